@@ -1,0 +1,71 @@
+"The hwnb console script, run as a user would: every subcommand, and its error paths and exit codes."
+import json, subprocess, sys, shutil
+from pathlib import Path
+import pytest
+
+HWNB = shutil.which('hwnb') or str(Path(sys.executable).parent/'hwnb')
+
+
+def run(*args, cwd=None):
+    return subprocess.run([HWNB, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_hardware_list():
+    r = run('hardware', 'list')
+    assert r.returncode == 0, r.stderr
+    for n in ['h100-sxm', 'mi300x', 'tpu-v5e', 'epyc-9654']:
+        assert n in r.stdout
+    assert '989 TFLOP/s' in r.stdout and '3.35 TB/s' in r.stdout
+
+
+def test_hardware_list_json_and_kind():
+    r = run('hardware', 'list', '--kind', 'cpu', '--json')
+    rows = json.loads(r.stdout)
+    assert rows and all(x['kind'] == 'cpu' for x in rows)
+    assert run('hardware', 'list', '--kind', 'gpus').returncode == 1
+
+
+def test_hardware_show():
+    r = run('hardware', 'show', 'h100-sxm')
+    assert r.returncode == 0
+    assert 'nvidia.com' in r.stdout and 'peak bf16' in r.stdout and 'with sparsity' in r.stdout
+    rows = json.loads(run('hardware', 'show', 'mi300x', '--json').stdout)
+    assert any(x['figure'] == 'peak bf16' and x['value'] == 1307.4e12 for x in rows)
+
+
+def test_hardware_show_unknown():
+    r = run('hardware', 'show', 'h100')
+    assert r.returncode == 1
+    assert 'closest matches: h100-sxm' in r.stderr and 'Traceback' not in r.stderr
+
+
+def test_roofline_writes_offline_chart(tmp_path):
+    r = run('roofline', '--hw', 'h100-sxm,mi300x,tpu-v5e', '-o', 'roofline.html', cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path/'roofline.html'
+    assert str(out) in r.stdout
+    html = out.read_text()
+    assert 'vegaEmbed' in html and 'cdn.jsdelivr.net' not in html
+    assert all(n in html for n in ['h100-sxm', 'mi300x', 'tpu-v5e'])
+
+
+def test_roofline_png_and_options(tmp_path):
+    r = run('roofline', '--hw', 'mi300x', '--dtype', 'bf16,fp8', '--levels', 'all', '-o', str(tmp_path/'r.png'))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path/'r.png').read_bytes()[:4] == b'\x89PNG'
+
+
+@pytest.mark.parametrize('args,code,msg', [
+    (['roofline', '--hw', 'h100-sxn'], 1, 'closest matches: h100-sxm'),
+    (['roofline', '--hw', 'a100-sxm-80gb', '--dtype', 'fp8'], 1, 'has no fp8 units'),
+    (['roofline', '--hw', 'h100-sxm', '-o', 'x.pdf'], 1, 'use .html'),
+    (['roofline'], 2, '--hw'),
+    (['frobnicate'], 2, 'invalid choice'),
+    (['hardware'], 2, 'ACTION'),
+    (['docs', '--nbs', '/nonexistent'], 1, 'no notebooks folder'),
+])
+def test_errors(tmp_path, args, code, msg):
+    r = run(*args, cwd=tmp_path)
+    assert r.returncode == code, (r.stdout, r.stderr)
+    assert msg in r.stderr
+    assert 'Traceback' not in r.stderr
