@@ -11,7 +11,7 @@ pytestmark = pytest.mark.browser
 def docs(tmp_path_factory):
     "Build the whole site once (or use HWNB_DOCS_DIR if CI built it already)."
     pre = os.environ.get('HWNB_DOCS_DIR')
-    if pre and (Path(pre)/'index.html').exists(): return Path(pre)
+    if pre and (Path(pre)/'index.html').exists(): return Path(pre).resolve()
     from hwnb.docs import build
     out = tmp_path_factory.mktemp('docs')
     build(ROOT/'nbs', out, progress=False)
