@@ -69,3 +69,16 @@ def test_errors(tmp_path, args, code, msg):
     assert r.returncode == code, (r.stdout, r.stderr)
     assert msg in r.stderr
     assert 'Traceback' not in r.stderr
+
+
+def test_bench_uses_cache_and_writes_chart(tmp_path):
+    env_cache = {'HWNB_CACHE_DIR': str(tmp_path/'cache')}
+    import os
+    r = subprocess.run([HWNB, 'bench', '-o', str(tmp_path/'m.html')], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, **env_cache})
+    assert r.returncode == 0, r.stderr
+    assert 'dram bandwidth' in r.stdout and 'peak fp32' in r.stdout and (tmp_path/'m.html').exists()
+    assert list((tmp_path/'cache'/'bench').glob('*.json'))
+    j = subprocess.run([HWNB, 'bench', '--json'], capture_output=True, text=True, timeout=300, env={**os.environ, **env_cache})
+    assert any(x['ceiling'] == 'dram bandwidth' for x in json.loads(j.stdout))
+    assert subprocess.run([HWNB, 'bench', '--mode', 'slow'], capture_output=True, text=True).returncode == 2
