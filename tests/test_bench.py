@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 from hwnb import bench as B
 from hwnb.detect import detect
 
-TINY = B.Plan(budget_s=1.0, repeats=2, min_sample_s=0.001, gemm_sizes=(128, 256), ws_min_bytes=64 * 2**10,
+TINY = B.Plan(budget_s=1.0, repeats=2, min_sample_s=0.001, gemm_sizes=(256, 512), ws_min_bytes=64 * 2**10,
               read_bytes_per_call=2**22, stream_min_bytes=2**20, dram_factor=2.0)
 
 
