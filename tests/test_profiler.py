@@ -1,0 +1,199 @@
+"Operator-level profiler: counts against torch's own counter and closed forms, meta/CPU agreement, faults and bad input."
+import math
+import pytest
+
+torch = pytest.importorskip('torch')
+import torch.nn as nn
+from torch.utils.flop_counter import FlopCounterMode
+from torch.utils._python_dispatch import _get_current_dispatch_mode
+from torch.overrides import _get_current_function_mode_stack
+
+from hwnb import profiler as P
+from hwnb.models import build, example_input, tiny_mistral, tiny_mixtral, tiny_cnn, mistral_7b, n_params
+from hwnb.opcost import sdpa_cpu_flop
+
+HEAVY = r'\.(?:mm|addmm|bmm|baddbmm|convolution|_convolution|scaled_dot_product_attention|_scaled_dot_product_flash_attention_for_cpu)\.'
+COLS = ['op', 'module', 'shape', 'dtype', 'flops', 'bytes', 'known']
+CPU_SDPA = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: sdpa_cpu_flop}
+
+
+def _fc(model, x):
+    "FlopCounterMode's per-module totals on the same model (given the CPU attention formula it lacks)."
+    with FlopCounterMode(display=False, custom_mapping=CPU_SDPA) as fc, torch.no_grad():
+        model(x)
+    return fc
+
+
+@pytest.mark.parametrize('cfg', [tiny_mistral(), tiny_mixtral(), tiny_cnn()], ids=lambda c: c.name)
+def test_heavy_flops_equal_flopcountermode(cfg):
+    m, x = build(cfg), example_input(cfg)
+    ops = P.count(m, x)
+    fc = _fc(m, x)
+    assert ops.flops[ops.op.str.contains(HEAVY)].sum() == fc.get_total_flops() > 0
+    # per module: FlopCounterMode's hierarchical totals (keys 'Transformer.layers.0') equal our prefix sums
+    counts = fc.get_flop_counts()
+    root = type(m).__name__
+    heavy = ops[ops.op.str.contains(HEAVY)]
+    checked = 0
+    for name, mod in m.named_modules():
+        if not name or isinstance(mod, (nn.ModuleList, nn.ModuleDict)): continue      # containers are never called
+        ours = heavy.flops[(heavy.module == name) | heavy.module.str.startswith(name + '.')].sum()
+        theirs = sum(counts.get(f'{root}.{name}', {}).values())
+        assert ours == theirs, name
+        checked += ours > 0
+    assert checked >= 3
+
+
+def test_attention_is_one_row_and_counted():
+    cfg = tiny_mistral()
+    ops = P.count(build(cfg), example_input(cfg))
+    att = ops[ops.op == 'aten.scaled_dot_product_attention.default']
+    assert len(att) == cfg.n_layers and (att.module == [f'layers.{i}.attention' for i in range(cfg.n_layers)]).all()
+    s, h, d = 128, cfg.n_heads, cfg.head_dim
+    assert (att.flops == 2 * (2 * h * s * s * d)).all()          # QK^T and PV, full (causal not halved)
+    assert not ops.op.str.contains('flash_attention_for_cpu').any()
+
+
+def test_causal_half_switch():
+    cfg = tiny_mistral(sliding_window=None)                     # is_causal=True path
+    m, x = build(cfg), example_input(cfg)
+    full, half = P.count(m, x), P.count(m, x, causal='half')
+    sel = full.op == 'aten.scaled_dot_product_attention.default'
+    assert (half.flops[sel].values * 2 == full.flops[sel].values).all()
+    assert (half.flops[~sel].values == full.flops[~sel].values).all()
+    with pytest.raises(ValueError, match='causal must be one of'): P.count(m, x, causal='yes')
+
+
+@pytest.mark.parametrize('bias', [False, True])
+def test_linear_bytes_closed_form(bias):
+    n, k, o = 64, 96, 48
+    lin = nn.Linear(k, o, bias=bias)
+    ops = P.count(lin, torch.randn(n, k))
+    mm = ops[ops.op.isin(['aten.mm.default', 'aten.addmm.default'])]
+    assert len(mm) == 1
+    e = 4                                                       # fp32 bytes per element
+    assert mm.bytes.iloc[0] == e * (n * k + k * o + n * o + (o if bias else 0))
+    assert mm.flops.iloc[0] == 2 * n * k * o
+    assert ops.bytes[ops.op == 'aten.t.default'].sum() == 0     # the transpose of the weight is a view
+    assert ops.bytes.sum() == mm.bytes.iloc[0]
+
+
+def test_module_sums_equal_total():
+    cfg = tiny_mixtral()
+    ops = P.count(build(cfg), example_input(cfg))
+    bm = P.by_module(ops)
+    assert bm.flops.sum() == ops.flops.sum() and bm.bytes.sum() == ops.bytes.sum() and bm.calls.sum() == len(ops)
+    for depth in (1, 2, 3):
+        g = P.by_module(ops, depth=depth).set_index('module')
+        assert g.flops.sum() == ops.flops.sum()
+        for mod in g.index:
+            if mod == P.ROOT or mod.count('.') + 1 < depth: continue     # a shallower module keeps only its own ops
+            sel = (ops.module == mod) | ops.module.str.startswith(mod + '.')
+            assert g.loc[mod, 'flops'] == ops.flops[sel].sum()
+    assert P.by_op(ops).flops.sum() == ops.flops.sum()
+
+
+@pytest.mark.parametrize('cfg', [tiny_mistral(), tiny_mixtral(), tiny_cnn()], ids=lambda c: c.name)
+def test_same_rows_cpu_and_meta(cfg):
+    cpu = P.count(build(cfg), example_input(cfg))
+    meta = P.count(build(cfg, device='meta'), example_input(cfg, device='meta'))
+    assert meta[COLS].equals(cpu[COLS])
+
+
+def test_fake_tensor_mode():
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    cfg = tiny_mistral()
+    cpu = P.count(build(cfg), example_input(cfg))
+    with FakeTensorMode():
+        m = build(cfg)
+        x = torch.zeros(1, 128, dtype=torch.long)
+        fake = P.count(m, x)
+    assert fake[COLS].equals(cpu[COLS])
+
+
+def test_7b_on_meta():
+    c = mistral_7b()
+    m = build(c, device='meta', dtype='bf16')
+    assert n_params(m) > 7e9
+    s = 64
+    ops = P.count(m, example_input(c, seq_len=s, device='meta'))
+    assert ops.known.all() and (ops.dtype[ops.op == 'aten.mm.default'] == 'bf16').all()
+    lin = sum(p.numel() for n, p in m.named_parameters() if p.ndim == 2 and 'embeddings' not in n)
+    assert ops.flops[ops.op == 'aten.mm.default'].sum() == 2 * s * lin
+    att = ops.flops[ops.op == 'aten.scaled_dot_product_attention.default'].sum()
+    assert att == c.n_layers * 2 * 2 * c.n_heads * s * s * c.head_dim
+
+
+def test_unknown_op_is_nan_and_counted():
+    class Odd(nn.Module):
+        def forward(self, x): return torch.linalg.cholesky(x @ x.mT + torch.eye(x.shape[-1]))
+    ops = P.count(Odd(), torch.randn(6, 6))
+    unk = ops[~ops.known]
+    assert len(unk) == 1 and unk.op.iloc[0].startswith('aten.linalg_cholesky') and math.isnan(unk.flops.iloc[0])
+    assert P.by_op(ops).n_unknown.sum() == 1 and P.by_module(ops).n_unknown.sum() == 1
+
+
+def _clean():
+    assert _get_current_dispatch_mode() is None
+    assert not _get_current_function_mode_stack()
+    assert not torch.autograd.profiler._is_profiler_enabled and not torch._C._autograd._profiler_enabled()
+
+
+class Boom(nn.Module):
+    def __init__(self):
+        super().__init__(); self.lin = nn.Linear(4, 4)
+    def forward(self, x):
+        self.lin(x)
+        raise KeyError('boom inside forward')
+
+
+def test_exception_propagates_and_leaves_nothing_active():
+    b = Boom()
+    err = KeyError('boom inside forward')
+    for fn in (lambda: P.count(b, torch.randn(2, 4)), lambda: P.profile(b, torch.randn(2, 4), warmup=0, repeat=1)):
+        with pytest.raises(KeyError) as ei: fn()
+        assert ei.value.args == err.args and type(ei.value) is KeyError
+        _clean()
+        assert not b.lin._forward_pre_hooks and not b.lin._forward_hooks and not b._forward_pre_hooks
+    # nothing left behind: a profiler can start, a plain forward runs unobserved
+    with torch.profiler.profile() as prof: b.lin(torch.randn(1, 4))
+    assert any(e.name == 'aten::addmm' for e in prof.events())
+
+
+def test_bad_inputs():
+    cfg = tiny_cnn()
+    m = build(cfg)
+    with pytest.raises(ValueError, match="input tensor 0 is on meta but the model is on cpu"):
+        P.count(m, example_input(cfg, device='meta'))
+    with pytest.raises(ValueError, match='on cpu but the model is on meta'):
+        P.count(build(cfg, device='meta'), example_input(cfg))
+    with pytest.raises(ValueError, match=r'input tensor 0 is bf16 but the model.s weights are fp32; cast'):
+        P.count(m, example_input(cfg, dtype='bf16'))
+    with pytest.raises(TypeError, match='torch.from_numpy'):
+        P.count(m, example_input(cfg).numpy())
+    with pytest.raises(TypeError, match='must be a torch.nn.Module'):
+        P.count(lambda x: x, torch.ones(1))
+    with pytest.raises(TypeError, match='model input 0 is a builtins.object'):
+        P.count(m, object())
+    with pytest.raises(ValueError, match='meta tensors cannot be timed'):
+        P.profile(build(cfg, device='meta'), example_input(cfg, device='meta'))
+
+
+def test_profile_joins_every_row():
+    torch.set_num_threads(1)
+    cfg = tiny_mistral(n_layers=1)
+    m, x = build(cfg), example_input(cfg, seq_len=32)
+    pr = P.profile(m, x, hw='h100-sxm', warmup=1, repeat=2)
+    o = pr.ops
+    assert o.time_s.notna().all() and (o.time_s >= 0).all() and (o.source == 'measured').all()
+    assert pr.hw.name == 'h100-sxm' and pr.hw_note is None
+    w = o[o.flops > 0]
+    assert ((w.achieved_flops_s - w.flops / w.time_s).abs() <= 1e-9 * w.achieved_flops_s).all()
+    assert set(o.bound.dropna()) <= {'compute', 'memory'} and w.roof_fraction.notna().all()
+    s = pr.summary()
+    assert s['n_unmatched'] == 0 and 0 < s['time_s'] <= 1.05 * s['wall_s']
+    assert len(pr.top(3)) == 3 and pr.by_op().time_s.sum() == pytest.approx(o.time_s.sum())
+    assert '"traceEvents"' in pr.trace
+    # default roofs on CPU: the catalog fallback, said so
+    pr2 = P.profile(m, x, warmup=0, repeat=1, keep_trace=False)
+    assert pr2.hw_note and ('catalog' in pr2.hw_note or 'measured' in pr2.hw_note)
