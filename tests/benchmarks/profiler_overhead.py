@@ -4,7 +4,7 @@
   profile() vs torch.profiler(record_shapes=True, with_flops=True)      target <= 1.5x
             (same warm-up and repeats; the reference also builds key_averages(), the table a user reads)
 
-Usage: python benchmarks/profiler_overhead.py [--threads 1] [--reps 5]
+Usage: python tests/benchmarks/profiler_overhead.py [--threads 1] [--reps 5]
 """
 import argparse, statistics, time
 import torch
