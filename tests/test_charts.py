@@ -38,7 +38,7 @@ def test_three_chips_one_chart():
 def test_points_measured_vs_untimed():
     timed = R.chart('h100-sxm', points=ops_table())
     _, pts = R.chart_data(timed)
-    assert all(p['placed'] == 'measured' for p in pts)
+    assert all(p['placed'] == 'timed' for p in pts)
     for p in pts:
         assert p['perf'] == pytest.approx(p['flops'] / p['time_s'])
         assert 0 < p['pct_of_roof'] <= 100 + 1e-6

@@ -18,7 +18,10 @@ def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp('lab')
     nb = nbformat.v4.new_notebook()
     nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3 (ipykernel)', 'language': 'python'}
-    nb.cells = [nbformat.v4.new_code_cell("from hwnb.widgets import RooflineExplorer\nex = RooflineExplorer(['h100-sxm', 'mi300x'])\nex")]
+    nb.cells = [nbformat.v4.new_code_cell("from hwnb.widgets import RooflineExplorer\nex = RooflineExplorer(['h100-sxm', 'mi300x'])\nex"),
+                nbformat.v4.new_code_cell("from hwnb.widgets import DeploymentPlanner\ndp = DeploymentPlanner('mistral-7b', 'h100-sxm')\ndp"),
+                nbformat.v4.new_code_cell("from hwnb.widgets import ProfileExplorer\nfrom hwnb import llm\n"
+                                          "pe = ProfileExplorer(llm.analyze('mistral-7b', 'h100-sxm', batch=8).layers, 'h100-sxm', k=8)\npe")]
     nbformat.write(nb, root/'explorer.ipynb')
     port, token = free_port(), secrets.token_hex(16)
     log = open(root/'lab.log', 'w')
@@ -45,7 +48,7 @@ def lab(tmp_path_factory):
         log.close()
 
 
-def test_roofline_explorer_in_jupyterlab(lab, chromium, artifacts):
+def test_explorers_in_jupyterlab(lab, chromium, artifacts):
     url, token, root = lab
     ctx = chromium.new_context(viewport={'width': 1400, 'height': 1100})
     page = ctx.new_page()
@@ -70,6 +73,27 @@ def test_roofline_explorer_in_jupyterlab(lab, chromium, artifacts):
         assert after != before and 'tpu-v5e' in after
         page.wait_for_timeout(1000)
         page.screenshot(path=str(artifacts/'widgets-roofline-explorer.png'), full_page=True)
+
+        # DeploymentPlanner: a change of weight format changes the memory figure
+        page.wait_for_selector('.hwnb-metrics td', timeout=60_000)
+        mem = lambda: page.inner_text('.hwnb-metrics td.hwnb-memory')
+        before = mem()
+        weights = page.locator('.widget-dropdown', has=page.locator('label', has_text='weights')).locator('select')
+        weights.select_option('fp8')
+        page.wait_for_function(f"document.querySelector('.hwnb-metrics td.hwnb-memory').innerText !== {before!r}", timeout=60_000)
+        assert mem() != before
+        page.locator('.hwnb-metrics').scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts/'widgets-deployment-planner.png'), full_page=True)
+
+        # ProfileExplorer: clicking a point selects its row in the table
+        rows = page.locator('.widget-select', has=page.locator('label', has_text='rows')).locator('select')
+        assert rows.evaluate('s => s.selectedIndex') == -1
+        point = page.locator('.jp-Cell').nth(2).locator('.vega-embed svg path[aria-roledescription="circle"]').first   # an op, not a ridge marker
+        point.scroll_into_view_if_needed()
+        point.click(force=True)
+        page.wait_for_function("(() => { const s = [...document.querySelectorAll('.widget-select select')].pop(); return s && s.selectedIndex >= 0; })()",
+                               timeout=60_000)
+        page.screenshot(path=str(artifacts/'widgets-profile-explorer.png'), full_page=True)
     except Exception:
         page.screenshot(path=str(artifacts/'widgets-roofline-explorer-failure.png'), full_page=True)
         raise
