@@ -56,17 +56,19 @@ def main():
     path = os.path.join(d, 'chain.onnx')
     onnx.save(model, path)
     print(f"generated {a.nodes} nodes in {time.perf_counter() - t0:.1f} s ({os.path.getsize(path) / 1e6:.1f} MB)")
-    times = []
+    times, cpu = [], []
     for _ in range(a.repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         df = analyze(path)                           # from the file: parse, check, shape inference, pricing, DataFrame
-        times.append(time.perf_counter() - t)
+        times.append(time.perf_counter() - t); cpu.append(time.process_time() - c)
     assert len(df) == a.nodes and df['known'].all(), 'every node of the chain has a formula'
     med = statistics.median(times)
     scale = 100_000 / a.nodes
     print(f"hwnb.onnx_graph.analyze: median {med:.3f} s over {a.repeat} runs (min {min(times):.3f} s); "
           f"target {TARGET_S} s for 100,000 nodes -> ratio {med * scale / TARGET_S:.2f} of the target "
           f"({'met' if med * scale <= TARGET_S else 'NOT met'}); total {df.flops.sum():.4g} FLOP")
+    print(f"  CPU time of this process: median {statistics.median(cpu):.3f} s (what the wall time would be on an idle core; "
+          f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     try:
         import onnx_tool  # noqa: F401
     except ImportError:
