@@ -10,12 +10,14 @@ from hwnb.llm_sweep import sweep, fit_table
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(model=st.sampled_from(['mistral-7b', 'mixtral-8x7b', 'llama-2-7b']), hw=st.sampled_from(['h100-sxm', 'mi300x', 'l4']),
        fmt=st.sampled_from(['bf16', 'fp8', 'int4-g128', 'q4_k']), kv=st.sampled_from(['bf16', 'fp8']),
-       batch=st.integers(1, 300), prompt=st.integers(1, 3800), tp=st.sampled_from([1, 2]), flash=st.booleans())
-def test_sweep_matches_analyze(model, hw, fmt, kv, batch, prompt, tp, flash):
+       batch=st.integers(1, 300), prompt=st.integers(1, 3800), tp=st.sampled_from([1, 2]), pp=st.sampled_from([1, 1, 2, 4]),
+       lat=st.sampled_from([0.0, 3e-6]), flash=st.booleans())
+def test_sweep_matches_analyze(model, hw, fmt, kv, batch, prompt, tp, pp, lat, flash):
     s = sweep(model, [hw, 'h200'], batch=[batch, 7], prompt_len=[prompt, 100], weight_dtypes=[fmt, 'bf16'], kv_dtypes=[kv],
-              gen_len=64, tp=tp, flash_attention=flash)
+              gen_len=64, tp=tp, pp=pp, link_latency_s=lat, flash_attention=flash)
     row = s[(s.hw == hw) & (s.weight_format == fmt) & (s.batch == batch) & (s.prompt_len == prompt)].iloc[0]
-    a = analyze(model, hw, batch=batch, prompt_len=prompt, gen_len=64, weight_dtype=fmt, kv_dtype=kv, tp=tp, flash_attention=flash)
+    a = analyze(model, hw, batch=batch, prompt_len=prompt, gen_len=64, weight_dtype=fmt, kv_dtype=kv, tp=tp, pp=pp, link_latency_s=lat,
+                flash_attention=flash)
     assert row.prefill_s == pytest.approx(a.prefill_s, rel=1e-12)
     assert row.decode_s == pytest.approx(a.decode_s, rel=1e-12)
     assert row.mem_per_chip == pytest.approx(a.mem_per_chip, rel=1e-12)
