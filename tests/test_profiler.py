@@ -137,6 +137,8 @@ def _clean():
     assert _get_current_dispatch_mode() is None
     assert not _get_current_function_mode_stack()
     assert not torch.autograd.profiler._is_profiler_enabled and not torch._C._autograd._profiler_enabled()
+    mm = torch.nn.modules.module                     # count() attributes ops through global module hooks: all removed
+    assert not mm._global_forward_pre_hooks and not mm._global_forward_hooks and not mm._global_forward_hooks_always_called
 
 
 class Boom(nn.Module):
@@ -197,3 +199,44 @@ def test_profile_joins_every_row():
     # default roofs on CPU: the catalog fallback, said so
     pr2 = P.profile(m, x, warmup=0, repeat=1, keep_trace=False)
     assert pr2.hw_note and ('catalog' in pr2.hw_note or 'measured' in pr2.hw_note)
+
+
+class Outsider(nn.Module):
+    "Calls a module that is not one of its submodules (made per call): its ops belong to the caller, with nothing left on the stack."
+    def __init__(self):
+        super().__init__(); self.lin = nn.Linear(4, 4)
+    def forward(self, x):
+        y = nn.ReLU()(self.lin(x))
+        return y * 2
+
+
+def test_modules_outside_the_model_are_not_attributed():
+    ops = P.count(Outsider(), torch.randn(3, 4))
+    assert ops.set_index('op').loc['aten.relu.default', 'module'] == P.ROOT
+    assert ops.set_index('op').loc['aten.mul.Tensor', 'module'] == P.ROOT
+    assert ops.set_index('op').loc['aten.addmm.default', 'module'] == 'lin'
+    _clean()
+
+
+def test_registry_flops_is_the_registered_formula():
+    "hwnb hands torch's registered formulas shapes without pytree: same numbers as the registry's own wrapper, on every heavy call of the models."
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import flop_registry
+    from hwnb.opcost import registry_flops
+    calls = []
+    class Rec(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if func._overloadpacket in flop_registry: calls.append((func._overloadpacket, args, kwargs or {}, out))
+            return out
+    for cfg in (tiny_mistral(n_layers=1), tiny_cnn()):
+        with Rec(), torch.no_grad(): build(cfg)(example_input(cfg))
+    assert {str(c[0]) for c in calls} >= {'aten.mm', 'aten.convolution'}
+    for p, a, k, o in calls:
+        assert registry_flops(p, a, k, o) == flop_registry[p](*a, **k, out_val=o)
+    # a container the plain recursion does not know (a named tuple) falls back to the registry's own pytree wrapper
+    from collections import namedtuple
+    Pair = namedtuple('Pair', 'x y')
+    x, w = torch.randn(3, 4), torch.randn(4, 5)
+    p = torch.ops.aten.mm
+    assert registry_flops(p, (x, w), {}, Pair(x @ w, None)) == flop_registry[p](x, w, out_val=Pair(x @ w, None)) == 2 * 3 * 4 * 5
