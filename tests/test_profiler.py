@@ -181,6 +181,27 @@ def test_bad_inputs():
         P.profile(build(cfg, device='meta'), example_input(cfg, device='meta'))
 
 
+class IntIn(nn.Module):
+    "Takes a plain int: where it runs is known only from its parameters."
+    def __init__(self):
+        super().__init__(); self.lin = nn.Linear(4, 4)
+    def forward(self, n):
+        return self.lin(torch.ones(n, 4, device=self.lin.weight.device))
+
+
+def test_profile_device_guard(monkeypatch):
+    with torch.device('meta'): m = IntIn()
+    with pytest.raises(ValueError, match='meta tensors cannot be timed'): P.profile(m, 3)   # found from the parameters
+    assert P._device(IntIn(), (3,), {}).type == 'cpu' and P._device(nn.ReLU(), (), {}).type == 'cpu'
+    # a device torch.profiler cannot time is refused before anything runs (no such device here: pretend the model is on one)
+    monkeypatch.setattr(P, '_device', lambda *a: torch.device('mps'))
+    ran = []
+    monkeypatch.setattr(P, 'count', lambda *a, **k: ran.append(1))
+    with pytest.raises(ValueError, match="times runs on cpu or cuda, not 'mps'.*count\\(\\) works on any device"): P.profile(IntIn(), 3)
+    assert not ran
+    _clean()
+
+
 def test_profile_joins_every_row():
     torch.set_num_threads(1)
     cfg = tiny_mistral(n_layers=1)

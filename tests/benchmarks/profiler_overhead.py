@@ -11,7 +11,7 @@ Garbage collection: the heap that exists after warm-up is frozen (gc.freeze), an
 so each side pays for collecting its own garbage and neither pays for a full collection of torch's heap that the other
 side's allocations happened to trigger.
 
-Usage: python tests/benchmarks/profiler_overhead.py [--threads 1] [--rounds 9] [--models tiny-mistral,tiny-cnn]
+Usage: python tests/benchmarks/profiler_overhead.py [--threads 1] [--rounds 9] [--models tiny-mistral,tiny-cnn] [--natural-gc]
 """
 import argparse, gc, os, statistics, time
 import torch
@@ -37,20 +37,24 @@ def plain_profiler(m, x):
     p.key_averages()
 
 
+NATURAL_GC = False    # --natural-gc: leave the collector alone (what a user sees, noisier)
+
+
 def timed(fn):
     "(wall s, CPU s) of one call of `fn`, collecting its own cyclic garbage (profiler events are cyclic) before the clock stops."
-    gc.collect()
+    if not NATURAL_GC: gc.collect()
     w, c = time.perf_counter(), time.process_time()
     fn()
-    gc.collect()
+    if not NATURAL_GC: gc.collect()
     return time.perf_counter() - w, time.process_time() - c
 
 
 def rounds(fns: dict, n: int) -> dict:
     "name -> list of (wall, cpu) over `n` rounds; every function is called once per round, the order rotating."
     for f in fns.values(): f()                       # warm caches, lazy imports, the allocator
-    gc.collect(); gc.freeze()                        # the long-lived heap (torch, pandas) out of every collection: a full one costs
-    names, out = list(fns), {k: [] for k in fns}     # ~0.2 s here, and would land in whichever call happened to trigger it
+    if not NATURAL_GC:                               # the long-lived heap (torch, pandas) out of every collection: a full one costs
+        gc.collect(); gc.freeze()                    # ~0.2 s here, and would land in whichever call happened to trigger it
+    names, out = list(fns), {k: [] for k in fns}
     for r in range(n):
         for k in names[r % len(names):] + names[:r % len(names)]: out[k].append(timed(fns[k]))
     return out
@@ -71,9 +75,12 @@ def main():
     ap.add_argument('--threads', type=int, default=1, help='torch threads (1 is steadiest on a shared 2-core machine)')
     ap.add_argument('--rounds', type=int, default=9)
     ap.add_argument('--models', default=','.join(MODELS), help=f"comma-separated, from {', '.join(MODELS)}")
+    ap.add_argument('--natural-gc', action='store_true', help='do not freeze the heap or collect around each call')
     a = ap.parse_args()
+    global NATURAL_GC
+    NATURAL_GC = a.natural_gc
     torch.set_num_threads(a.threads)
-    print(f'torch {torch.__version__}, {a.threads} thread(s), {os.cpu_count()} cores, {a.rounds} rounds; load average before: {load()}')
+    print(f'torch {torch.__version__}, {a.threads} thread(s), {os.cpu_count()} cores, {a.rounds} rounds, GC {"natural" if NATURAL_GC else "frozen heap + collect per call"}; load average before: {load()}')
     print(f"{'model':13} {'clock':5} {'count':>9} {'FlopCounter':>11} {'ratio':>6}   {'profile':>9} {'torch.prof':>10} {'ratio':>6}")
     for name in a.models.split(','):
         cfg = MODELS[name]
