@@ -13,7 +13,7 @@ from .core import DTYPES
 
 # %% auto #0
 __all__ = ['FLOPS_PER_ELEMENT', 'CAUSAL_MODES', 'dtype_name', 'tensors', 'nbytes', 'bind', 'sdpa_cpu_flop', 'attention_flops',
-           'registry_flops', 'op_cost']
+           'grouped_mm_flop', 'registry_flops', 'op_cost']
 
 # %% ../nbs/03a_opcost.ipynb #726456eb
 FLOPS_PER_ELEMENT = {  # op packet name -> FLOPs per element (see the conventions table)
@@ -25,7 +25,9 @@ _LAYER_NORM = {'native_layer_norm', 'native_group_norm', 'layer_norm', 'group_no
 _RMS_NORM = {'_fused_rms_norm', 'rms_norm'}
 _BATCH_NORM = {'native_batch_norm', '_native_batch_norm_legit', '_native_batch_norm_legit_no_training', 'batch_norm'}
 _PER_INPUT = {'topk', '_adaptive_avg_pool2d', 'avg_pool2d', 'adaptive_avg_pool2d', 'max_pool2d_with_indices', '_adaptive_avg_pool3d',
-              'avg_pool1d', 'avg_pool3d', 'cumsum', 'logsumexp', 'argmax', 'argmin', 'max', 'min', 'sort'}
+              'avg_pool1d', 'avg_pool3d', 'cumsum', 'logsumexp', 'argmax', 'argmin', 'max', 'min', 'sort', 'histc', 'bincount'}
+_PER_OUTPUT = {'floor_divide'}                  # elementwise, without torch's pointwise tag
+_GROUPED_MM = {'_grouped_mm', '_scaled_grouped_mm'}
 _ZERO_FLOP = {'clone', '_to_copy', 'copy_', 'cat', 'stack', 'zeros', 'ones', 'empty', 'empty_like', 'empty_strided', 'full', 'arange',
               'zeros_like', 'ones_like', 'full_like', 'new_empty', 'new_zeros', 'new_ones', 'new_full', 'new_empty_strided',
               'fill_', 'zero_', 'scalar_tensor', 'lift_fresh_copy', 'repeat', 'repeat_interleave', 'constant_pad_nd', 'flip', 'roll',
@@ -89,6 +91,17 @@ def attention_flops(q, k, v, is_causal:bool=False, causal:str='full') -> float:
     return f / 2 if is_causal and causal == 'half' else f
 
 # %% ../nbs/03a_opcost.ipynb #003452b0
+def grouped_mm_flop(a_shape, b_shape, *args, out_shape=None, **kwargs) -> int:
+    "FLOPs of `aten._grouped_mm(a, b, offs)` (and `_scaled_grouped_mm`) from the operand shapes: 2·m·k·n, summed over the groups."
+    if len(a_shape) == 3 and len(b_shape) == 3:                                 # (g, m, k) @ (g, k, n): a batched matmul
+        g, m, k = a_shape
+        return 2 * g * m * k * b_shape[-1]
+    if len(a_shape) == 2 and len(b_shape) == 3: (m, k), n = a_shape, b_shape[-1]   # rows split among groups (MoE)
+    elif len(a_shape) == 3 and len(b_shape) == 2: (_, m, k), n = a_shape, b_shape[-1]   # columns split among groups
+    else: (m, k), n = a_shape, b_shape[-1]                                        # the contraction split among groups
+    return 2 * m * k * n
+
+# %% ../nbs/03a_opcost.ipynb #12f69fe8
 def _numel(x) -> int: return int(x.numel()) if isinstance(x, torch.Tensor) else 0
 
 _SHAPE_WRAPPER_CODE = shape_wrapper(lambda *a, **k: 0).__code__   # the wrapper torch puts around each registered formula
@@ -122,12 +135,13 @@ def _kind(func) -> tuple:
     if func.is_view or name in _VIEW_LIKE: kind = 'view'
     elif name in _GATHER: kind = 'gather'
     elif packet is _SDPA_CPU or name == 'scaled_dot_product_attention': kind = 'attention'
+    elif name in _GROUPED_MM: kind = 'grouped_mm'
     elif name in _ZERO_FLOP: kind = 'zero'
     elif name in _SOFTMAX: kind = 'softmax'
     elif name in _LAYER_NORM or name in _RMS_NORM: kind = 'norm'
     elif name in _BATCH_NORM: kind = 'batch_norm'
     elif torch.Tag.reduction in func.tags or name in _PER_INPUT: kind = 'per_input'
-    elif torch.Tag.pointwise in func.tags: kind = 'per_output'
+    elif torch.Tag.pointwise in func.tags or name in _PER_OUTPUT: kind = 'per_output'
     else: kind = 'unknown'
     k = _KINDS[func] = (name, kind, packet, name in _WRITE_ONLY_FIRST)
     return k
@@ -154,6 +168,7 @@ def op_cost(func, args, kwargs, out, causal:str='full', ins:list|None=None) -> t
         f = float(registry_flops(packet, args, kwargs, out))
         if causal == 'half' and 'attention' in name and bind(func, args, kwargs).get('is_causal'): f /= 2
         return f, byts, True
+    if kind == 'grouped_mm': return float(grouped_mm_flop(ins[0].shape, ins[1].shape)), byts, True
     if kind == 'zero': return 0.0, byts, True
     if kind == 'per_output' or kind == 'softmax':
         n = _numel(outs[0]) if outs else 0
