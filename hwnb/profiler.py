@@ -6,7 +6,7 @@ Docs: https://hwnb.github.io/hwnb/profiler.html.md"""
 
 # %% ../nbs/03_profiler.ipynb #57c0e3d5
 from __future__ import annotations
-import datetime, hashlib, json, math, os, platform, re, tempfile
+import contextlib, datetime, gc, hashlib, json, math, os, platform, re, tempfile
 from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
@@ -306,6 +306,23 @@ class Profile:
         return roofline.chart(self.hw, points=pts, color_by=color_by, **kw)
 
 # %% ../nbs/03_profiler.ipynb #9086e05c
+@contextlib.contextmanager
+def _gc_paused():
+    "Pause Python's cyclic garbage collector (if on) for the block: see `profile`'s note on parsing the profiler's events."
+    was = gc.isenabled()
+    gc.disable()
+    try: yield
+    finally:
+        if was: gc.enable()
+
+def _chrome_trace(prof) -> str:
+    "The profiler's Chrome/Perfetto trace JSON (torch writes it only to a file)."
+    fd, tmp = tempfile.mkstemp(suffix='.pt.trace.json'); os.close(fd)
+    try:
+        prof.export_chrome_trace(tmp)
+        with open(tmp) as f: return f.read()
+    finally: os.remove(tmp)
+
 TIMED_DEVICES = ('cpu', 'cuda')   # what profile() can time: torch.profiler's CPU activity, plus its CUDA activity (ROCm too)
 
 def _device(model, args, kwargs) -> torch.device:
@@ -338,21 +355,17 @@ def profile(model, *args, hw=None, warmup:int=2, repeat:int=5, causal:str='full'
                 with record_function(f'hwnb.run.{i}'):   # the sync inside: a run's wall time includes its device work
                     model(*args, **kwargs)
                     sync()
-    roots = sorted((e for e in prof.events() if e.name.startswith('hwnb.run.')), key=lambda e: e.time_range.start)
     names = [op_packet(o) for o in ops['op']]
     heavy = ((ops['bytes'] > 0) | (ops['flops'] != 0)).tolist()
-    times = np.vstack([_join(names, heavy, r, cuda) for r in roots])
+    with _gc_paused():
+        roots = sorted((e for e in prof.events() if e.name.startswith('hwnb.run.')), key=lambda e: e.time_range.start)
+        times = np.vstack([_join(names, heavy, r, cuda) for r in roots])
+        wall = float(np.median([r.cpu_time_total for r in roots]) * 1e-6) if roots else math.nan
+        trace = _chrome_trace(prof) if keep_trace else None
+        del roots; prof = None                  # the events (cyclic) die young: collected in generation 0 once the collector resumes
     ok = ~np.isnan(times).all(axis=0)
     ops['time_s'] = np.nan
     ops.loc[ok, 'time_s'] = np.nanmedian(times[:, ok], axis=0)
     ops['source'] = np.where(ops['time_s'].notna(), 'measured', 'counted')
     placed = roofline.place(ops, hwo)
-    trace = None
-    if keep_trace:
-        fd, tmp = tempfile.mkstemp(suffix='.pt.trace.json'); os.close(fd)
-        try:
-            prof.export_chrome_trace(tmp)
-            with open(tmp) as f: trace = f.read()
-        finally: os.remove(tmp)
-    wall = float(np.median([r.cpu_time_total for r in roots]) * 1e-6) if roots else math.nan
     return Profile(placed, hwo, note, environment(hwo), wall, repeat, trace)

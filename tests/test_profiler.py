@@ -137,6 +137,8 @@ def _clean():
     assert _get_current_dispatch_mode() is None
     assert not _get_current_function_mode_stack()
     assert not torch.autograd.profiler._is_profiler_enabled and not torch._C._autograd._profiler_enabled()
+    import gc
+    assert gc.isenabled()                            # profile() pauses the collector while it parses events, and resumes it
     mm = torch.nn.modules.module                     # count() attributes ops through global module hooks: all removed
     assert not mm._global_forward_pre_hooks and not mm._global_forward_hooks and not mm._global_forward_hooks_always_called
 
@@ -217,8 +219,15 @@ def test_profile_joins_every_row():
     assert s['n_unmatched'] == 0 and 0 < s['time_s'] <= 1.05 * s['wall_s']
     assert len(pr.top(3)) == 3 and pr.by_op().time_s.sum() == pytest.approx(o.time_s.sum())
     assert '"traceEvents"' in pr.trace
-    # default roofs on CPU: the catalog fallback, said so
-    pr2 = P.profile(m, x, warmup=0, repeat=1, keep_trace=False)
+    _clean()
+    # default roofs on CPU: the catalog fallback, said so; a collector the caller turned off stays off
+    import gc
+    gc.disable()
+    try: pr2 = P.profile(m, x, warmup=0, repeat=1, keep_trace=False)
+    finally:
+        off = not gc.isenabled()
+        gc.enable()
+    assert off
     assert pr2.hw_note and ('catalog' in pr2.hw_note or 'measured' in pr2.hw_note)
 
 
