@@ -291,7 +291,7 @@ def n_params(model:nn.Module) -> int:
 def hf_model(config:ModelConfig, seed:int=0, attn_implementation:str='sdpa'):
     "Hugging Face `MistralForCausalLM` (or `MixtralForCausalLM` for a MoE config) with `config`'s shapes, random weights, eval mode."
     try: import transformers as tr
-    except ImportError: raise ImportError("hf_model needs the transformers package: pip install transformers") from None
+    except ImportError: raise ImportError("hf_model needs the transformers package: pip install 'hwnb[hf]' (or transformers)") from None
     if not isinstance(config, ModelConfig): raise TypeError(f"config must be a ModelConfig, not {type(config).__name__}")
     kw = dict(vocab_size=config.vocab_size, hidden_size=config.dim, intermediate_size=config.hidden_dim,
               num_hidden_layers=config.n_layers, num_attention_heads=config.n_heads, num_key_value_heads=config.n_kv_heads,

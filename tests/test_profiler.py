@@ -137,6 +137,10 @@ def _clean():
     assert _get_current_dispatch_mode() is None
     assert not _get_current_function_mode_stack()
     assert not torch.autograd.profiler._is_profiler_enabled and not torch._C._autograd._profiler_enabled()
+    import gc
+    assert gc.isenabled()                            # profile() pauses the collector while it parses events, and resumes it
+    mm = torch.nn.modules.module                     # count() attributes ops through global module hooks: all removed
+    assert not mm._global_forward_pre_hooks and not mm._global_forward_hooks and not mm._global_forward_hooks_always_called
 
 
 class Boom(nn.Module):
@@ -179,6 +183,27 @@ def test_bad_inputs():
         P.profile(build(cfg, device='meta'), example_input(cfg, device='meta'))
 
 
+class IntIn(nn.Module):
+    "Takes a plain int: where it runs is known only from its parameters."
+    def __init__(self):
+        super().__init__(); self.lin = nn.Linear(4, 4)
+    def forward(self, n):
+        return self.lin(torch.ones(n, 4, device=self.lin.weight.device))
+
+
+def test_profile_device_guard(monkeypatch):
+    with torch.device('meta'): m = IntIn()
+    with pytest.raises(ValueError, match='meta tensors cannot be timed'): P.profile(m, 3)   # found from the parameters
+    assert P._device(IntIn(), (3,), {}).type == 'cpu' and P._device(nn.ReLU(), (), {}).type == 'cpu'
+    # a device torch.profiler cannot time is refused before anything runs (no such device here: pretend the model is on one)
+    monkeypatch.setattr(P, '_device', lambda *a: torch.device('mps'))
+    ran = []
+    monkeypatch.setattr(P, 'count', lambda *a, **k: ran.append(1))
+    with pytest.raises(ValueError, match="times runs on cpu or cuda, not 'mps'.*count\\(\\) works on any device"): P.profile(IntIn(), 3)
+    assert not ran
+    _clean()
+
+
 def test_profile_joins_every_row():
     torch.set_num_threads(1)
     cfg = tiny_mistral(n_layers=1)
@@ -194,6 +219,54 @@ def test_profile_joins_every_row():
     assert s['n_unmatched'] == 0 and 0 < s['time_s'] <= 1.05 * s['wall_s']
     assert len(pr.top(3)) == 3 and pr.by_op().time_s.sum() == pytest.approx(o.time_s.sum())
     assert '"traceEvents"' in pr.trace
-    # default roofs on CPU: the catalog fallback, said so
-    pr2 = P.profile(m, x, warmup=0, repeat=1, keep_trace=False)
+    _clean()
+    # default roofs on CPU: the catalog fallback, said so; a collector the caller turned off stays off
+    import gc
+    gc.disable()
+    try: pr2 = P.profile(m, x, warmup=0, repeat=1, keep_trace=False)
+    finally:
+        off = not gc.isenabled()
+        gc.enable()
+    assert off
     assert pr2.hw_note and ('catalog' in pr2.hw_note or 'measured' in pr2.hw_note)
+
+
+class Outsider(nn.Module):
+    "Calls a module that is not one of its submodules (made per call): its ops belong to the caller, with nothing left on the stack."
+    def __init__(self):
+        super().__init__(); self.lin = nn.Linear(4, 4)
+    def forward(self, x):
+        y = nn.ReLU()(self.lin(x))
+        return y * 2
+
+
+def test_modules_outside_the_model_are_not_attributed():
+    ops = P.count(Outsider(), torch.randn(3, 4))
+    assert ops.set_index('op').loc['aten.relu.default', 'module'] == P.ROOT
+    assert ops.set_index('op').loc['aten.mul.Tensor', 'module'] == P.ROOT
+    assert ops.set_index('op').loc['aten.addmm.default', 'module'] == 'lin'
+    _clean()
+
+
+def test_registry_flops_is_the_registered_formula():
+    "hwnb hands torch's registered formulas shapes without pytree: same numbers as the registry's own wrapper, on every heavy call of the models."
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import flop_registry
+    from hwnb.opcost import registry_flops
+    calls = []
+    class Rec(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if func._overloadpacket in flop_registry: calls.append((func._overloadpacket, args, kwargs or {}, out))
+            return out
+    for cfg in (tiny_mistral(n_layers=1), tiny_cnn()):
+        with Rec(), torch.no_grad(): build(cfg)(example_input(cfg))
+    assert {str(c[0]) for c in calls} >= {'aten.mm', 'aten.convolution'}
+    for p, a, k, o in calls:
+        assert registry_flops(p, a, k, o) == flop_registry[p](*a, **k, out_val=o)
+    # a container the plain recursion does not know (a named tuple) falls back to the registry's own pytree wrapper
+    from collections import namedtuple
+    Pair = namedtuple('Pair', 'x y')
+    x, w = torch.randn(3, 4), torch.randn(4, 5)
+    p = torch.ops.aten.mm
+    assert registry_flops(p, (x, w), {}, Pair(x @ w, None)) == flop_registry[p](x, w, out_val=Pair(x @ w, None)) == 2 * 3 * 4 * 5
