@@ -82,3 +82,46 @@ def test_bench_uses_cache_and_writes_chart(tmp_path):
     j = subprocess.run([HWNB, 'bench', '--json'], capture_output=True, text=True, timeout=300, env={**os.environ, **env_cache})
     assert any(x['ceiling'] == 'dram bandwidth' for x in json.loads(j.stdout))
     assert subprocess.run([HWNB, 'bench', '--mode', 'slow'], capture_output=True, text=True).returncode == 2
+
+
+def test_plan():
+    r = run('plan', 'mistral-7b', '--hw', 'h100-sxm', '--weights', 'fp8', '--price', '3')
+    assert r.returncode == 0, r.stderr
+    assert '7,241,732,096' in r.stdout and 'tokens/s' in r.stdout and 'per 1M tokens' in r.stdout
+    d = json.loads(run('plan', 'mixtral-8x7b', '--hw', 'h100-sxm', '--json').stdout)
+    assert d['params_total'] > d['params_active'] and d['fits'] is False and d['min_chips'] >= 2
+
+
+@pytest.mark.parametrize('args,msg', [(['plan', 'mistral-8b'], 'closest matches'), (['plan', 'mistral-7b', '--tp', '3'], 'tp'),
+                                      (['plan', 'mistral-7b', '--weights', 'fp9'], 'fp8'), (['plan', 'nope/config.json'], 'config')])
+def test_plan_errors(args, msg):
+    r = run(*args)
+    assert r.returncode == 1 and msg in r.stderr and 'Traceback' not in r.stderr
+
+
+def test_profile_count_and_timed(tmp_path):
+    r = run('profile', 'hwnb.models:tiny_cnn', '--count', '--top', '5', '--csv', str(tmp_path/'ops.csv'))
+    assert r.returncode == 0, r.stderr
+    assert 'aten.convolution' in r.stdout and 'without a FLOP formula' in r.stdout
+    import pandas as pd
+    assert len(pd.read_csv(tmp_path/'ops.csv')) > 5
+    t = run('profile', 'hwnb.models:tiny_cnn', '--hw', 'epyc-9654', '--top', '3')
+    assert t.returncode == 0, t.stderr
+    assert 'roofs: epyc-9654' in t.stdout and 'time_s' in t.stdout
+
+
+@pytest.mark.parametrize('spec,msg', [('hwnb.models', 'MODULE:FACTORY'), ('hwnb.models:nope', 'cannot load'), ('no_such_mod:f', 'cannot load')])
+def test_profile_errors(spec, msg):
+    r = run('profile', spec)
+    assert r.returncode == 1 and msg in r.stderr and 'Traceback' not in r.stderr
+
+
+def test_report(tmp_path):
+    import os
+    r = subprocess.run([HWNB, 'report', '-o', str(tmp_path/'report.html')], capture_output=True, text=True, timeout=600,
+                       env={**os.environ, 'HWNB_CACHE_DIR': str(tmp_path/'cache')})
+    assert r.returncode == 0, r.stderr
+    assert str(tmp_path/'report.html') in r.stdout
+    page = (tmp_path/'report.html').read_text()
+    assert page.count('class="hwnb-chart"') == 3 and 'This machine, measured' in page
+    assert 'cdn.jsdelivr' not in page

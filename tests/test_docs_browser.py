@@ -57,3 +57,18 @@ def test_roofline_page_has_charts_and_api_reference(docs):
     assert len(re.findall(r'<div class="hwnb-chart" id=', html)) >= 3
     for fn in ['attainable', 'ridge', 'chart', 'bound', 'save']:
         assert re.search(rf'<h3[^>]*>{fn}', html), f'no API reference for {fn}'
+
+
+def test_report_opens_offline_with_charts(chromium, tmp_path, artifacts):
+    "hwnb report's HTML opens in Chromium with its three charts drawn and no network request."
+    from hwnb.report import build
+    out = build(tmp_path/'report.html', progress=False)
+    pg = chromium.new_page()
+    remote = []
+    pg.route('**/*', lambda r: r.continue_() if r.request.url.startswith(('file:', 'data:', 'blob:', 'about:')) else (remote.append(r.request.url), r.abort()))
+    pg.goto(out.as_uri())
+    pg.wait_for_function("document.querySelectorAll('.hwnb-chart svg, .hwnb-chart canvas').length >= 3", timeout=60_000)
+    assert 'chart failed' not in pg.inner_text('body')
+    pg.screenshot(path=str(artifacts/'report.png'), full_page=True)
+    assert not remote, remote
+    pg.close()
