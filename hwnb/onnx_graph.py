@@ -21,14 +21,8 @@ __all__ = ['ELEM', 'FLOPS_PER_ELEMENT', 'KNOWN_OPS', 'ROOT', 'FAMILIES', 'export
 
 # %% ../nbs/04_onnx_graph.ipynb #3f67fe1d
 def _write_model_atomic(model:onnx.ModelProto, path:Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}-', suffix='.tmp')
-    os.close(fd)
-    try:
-        onnx.save(model, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
+    from hwnb.core import atomic_path
+    with atomic_path(path) as tmp: onnx.save(model, str(tmp))
 
 def export(model, args, path, opset:int|None=None, dynamo:bool=True, verbose:bool=False, **kwargs) -> Path:
     "Export torch `model` called on the tuple `args` to ONNX file `path` (dynamo exporter; TorchScript fallback with a warning). Returns the path."

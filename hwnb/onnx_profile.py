@@ -148,14 +148,9 @@ def quantize(model_or_path, path, weight_type:str='int8', per_channel:bool=False
     "Dynamically quantized copy of the model (int8 or uint8 weights) at `path`, written atomically."
     from onnxruntime.quantization import QuantType, quantize_dynamic
     qt = {'int8': QuantType.QInt8, 'uint8': QuantType.QUInt8}[check_name(weight_type, ('int8', 'uint8'), 'weight_type')]
+    from hwnb.core import atomic_path
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}-', suffix='.onnx'); os.close(fd)
-    try:
-        quantize_dynamic(named(load(model_or_path)), tmp, weight_type=qt, per_channel=per_channel)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
+    with atomic_path(path) as tmp: quantize_dynamic(named(load(model_or_path)), str(tmp), weight_type=qt, per_channel=per_channel)
     return path
 
 def _size(m) -> float:

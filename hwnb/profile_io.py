@@ -10,7 +10,7 @@ import json, math, os, platform, tempfile, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import COUNT_COLUMNS
+from .core import COUNT_COLUMNS, write_atomic
 from .hardware import get
 from . import roofline
 from .profiler import Profile, module_at
@@ -69,15 +69,6 @@ def _jsonable(v):
     if isinstance(v, float) and not math.isfinite(v): return None
     return v
 
-def _write_atomic(path:Path, text:str):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}-')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f: f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
-
 def save(prof:Profile, path) -> Path:
     "Write `prof` (ops, environment, hardware name, summary; not the trace) to `path` as JSON, atomically."
     if not isinstance(prof, Profile): raise TypeError(f"save takes a Profile, not {type(prof).__name__}")
@@ -87,7 +78,7 @@ def save(prof:Profile, path) -> Path:
     doc = dict(format=FORMAT, version=VERSION, env=prof.env, hw=prof.hw.name, hw_measured=prof.hw.measured, hw_note=prof.hw_note,
                wall_s=_jsonable(prof.wall_s), repeat=prof.repeat, summary={k: _jsonable(v) for k, v in prof.summary().items()},
                columns=cols, rows=rows)
-    _write_atomic(path, json.dumps(doc, allow_nan=False))
+    write_atomic(path, json.dumps(doc, allow_nan=False))
     return path
 
 def load(path, hw=None) -> Profile:
@@ -122,7 +113,7 @@ def _trace(prof):
 def export_chrome(prof:Profile, path) -> Path:
     "Write `prof`'s trace as Chrome/Perfetto JSON to `path`, atomically."
     path = Path(path)
-    _write_atomic(path, _trace(prof))
+    write_atomic(path, _trace(prof))
     return path
 
 def export_tensorboard(prof:Profile, logdir, run:str='hwnb', worker:str|None=None) -> Path:
