@@ -17,7 +17,7 @@ from google.protobuf.message import DecodeError
 
 # %% auto #0
 __all__ = ['ELEM', 'FLOPS_PER_ELEMENT', 'KNOWN_OPS', 'ROOT', 'FAMILIES', 'export', 'check_external', 'load', 'dynamic_dims',
-           'with_shapes', 'node_flops', 'node_module', 'named', 'parameters', 'analyze', 'family']
+           'with_shapes', 'node_flops', 'node_module', 'named', 'parameters', 'analyze', 'profile', 'family']
 
 # %% ../nbs/04_onnx_graph.ipynb #3f67fe1d
 def _write_model_atomic(model:onnx.ModelProto, path:Path):
@@ -325,6 +325,18 @@ def _infer(model):
     except Exception as e:                                # onnx raises InferenceError, ValidationError or RuntimeError
         raise ValueError(f"onnx shape inference failed: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
 
+def _inferred(model_or_path, shapes:dict|None=None) -> onnx.ModelProto:
+    "`load`, `with_shapes` and shape inference in one. A file (or bytes) with static inputs and no external data is checked and inferred from its serialized form, so the big model is parsed once, not three times; anything else, or any failure, takes the general path and its error messages."
+    if not shapes and isinstance(model_or_path, (str, os.PathLike, bytes, bytearray)):
+        try:
+            src = bytes(model_or_path) if isinstance(model_or_path, (bytes, bytearray)) else Path(model_or_path).read_bytes()
+            if b'location' not in src:                   # no external data (see _external_refs)
+                onnx.checker.check_model(src)
+                m = shape_inference.infer_shapes(src, check_type=False, strict_mode=False, data_prop=True)
+                if (m.graph.node or m.graph.output) and not dynamic_dims(m): return m
+        except Exception: pass                             # the general path below reports it properly
+    return _infer(with_shapes(load(model_or_path, external=False), shapes))
+
 _ABSENT, _UNKNOWN = (None, 0, 0), (None, -1, 0)   # table entries of an absent optional input ('') and of a tensor without a known shape
 
 def _type_table(model) -> dict:
@@ -380,38 +392,41 @@ def _module_cached(node, cache:dict) -> str:
     if m is None: m = cache[key] = node_module(node)
     return m
 
+def _price(op:str, dom:str, ins:tuple, outs:tuple, attrs:dict|None) -> tuple:
+    "(op label, main shape, dtype, flops, bytes, known) of one node from its input/output table entries; nodes with the same key share it."
+    default = dom in _DEFAULT_DOMAINS
+    ok_domain = default or (dom == 'com.microsoft' and op != 'Attention')   # contrib Attention packs the QKV projection
+    if ok_domain and not (_UNKNOWN in ins or _UNKNOWN in outs) and op in KNOWN_OPS:
+        f = node_flops(op, [t[0] for t in ins], [t[0] for t in outs], attrs)
+        known = f == f                                                         # not NaN
+    else: f, known = math.nan, False
+    main = next((t for t in ins if t[0] is not None), None)
+    if main is None and outs and outs[0][0] is not None: main = outs[0]
+    if op in _METADATA: b = 0
+    elif op == 'Gather': b = (ins[1][2] if len(ins) > 1 else 0) + 2 * sum([t[2] for t in outs])
+    else: b = sum([t[2] for t in ins]) + sum([t[2] for t in outs])
+    return (op if default else f"{dom}.{op}", main[0] if main else (), ELEM.get(main[1], _NOSIZE)[0] if main else '', f, float(b), known)
+
 def analyze(model_or_path, shapes:dict|None=None) -> pd.DataFrame:
     "Static op table of an ONNX model: one row per node with op, module, node, shape, dtype, flops, bytes, intensity, known (no timing)."
-    model = _infer(with_shapes(load(model_or_path, external=False), shapes))
+    model = _inferred(model_or_path, shapes)
     tab = _type_table(model)
     get = tab.get
-    rows, cache, dnames, names = [], {}, {}, set()
+    rows, cache, priced, names = [], {}, {}, set()
     for i, node in enumerate(model.graph.node):
-        op, dom = node.op_type, node.domain
-        ins = [get(x, _UNKNOWN) for x in node.input]
-        outs = [get(x, _UNKNOWN) for x in node.output]
-        in_s = [t[0] for t in ins]
-        out_s = [t[0] for t in outs]
-        shapes_known = not (_UNKNOWN in ins or _UNKNOWN in outs)
-        default = dom in _DEFAULT_DOMAINS
-        ok_domain = default or (dom == 'com.microsoft' and op != 'Attention')   # contrib Attention packs the QKV projection
-        if ok_domain and shapes_known and op in KNOWN_OPS:
-            f = node_flops(op, in_s, out_s, _attrs(node) if op in _NEEDS_ATTRS else None)
-            known = f == f                                                     # not NaN
-        else: f, known = math.nan, False
-        main = None
-        for t in ins:
-            if t[0] is not None: main = t; break
-        if main is None and outs and outs[0][0] is not None: main = outs[0]
-        if op in _METADATA: b = 0
-        elif op == 'Gather': b = (ins[1][2] if len(ins) > 1 else 0) + 2 * sum([t[2] for t in outs])
-        else: b = sum([t[2] for t in ins]) + sum([t[2] for t in outs])
-        name = op if default else dnames.get((dom, op)) or dnames.setdefault((dom, op), f"{dom}.{op}")
+        op = node.op_type
+        ins = tuple([get(x, _UNKNOWN) for x in node.input])
+        outs = tuple([get(x, _UNKNOWN) for x in node.output])
+        attrs = _attrs(node) if op in _NEEDS_ATTRS else None
+        key = (op, node.domain, ins, outs, tuple(attrs.items()) if attrs else None)     # a graph repeats few distinct node signatures
+        p = priced.get(key)
+        if p is None: p = priced[key] = _price(op, key[1], ins, outs, attrs)
         nn = node.name
+        mod = cache.get(nn[:nn.rfind('/')]) if nn[:1] == '/' and not node.metadata_props else None   # nodes of one module share a prefix
+        if mod is None: mod = _module_cached(node, cache)
         if not nn or nn in names: nn = f"n{i}_{op}"                             # the name `named` gives it, and ONNX Runtime reports
         names.add(nn)
-        rows.append((name, _module_cached(node, cache), nn, main[0] if main else (), ELEM.get(main[1], _NOSIZE)[0] if main else '',
-                     f, float(b), known))
+        rows.append((p[0], mod, nn, *p[1:]))
     df = pd.DataFrame(rows, columns=['op', 'module', 'node', 'shape', 'dtype', 'flops', 'bytes', 'known'])
     df['flops'] = df['flops'].astype(float)
     b = df['bytes'].to_numpy()
@@ -421,6 +436,12 @@ def analyze(model_or_path, shapes:dict|None=None) -> pd.DataFrame:
     df.attrs = {'model': model.graph.name, 'n_params': int(sum(p[0] for p in params)), 'param_bytes': float(sum(p[1] for p in params)),
                 'n_unknown': int((~df['known']).sum()), 'opset': {o.domain or 'ai.onnx': o.version for o in model.opset_import}}
     return df
+
+# %% ../nbs/04_onnx_graph.ipynb #57af4a4d
+def profile(model_or_path, inputs, **kwargs):
+    "Time `model_or_path` on `inputs` with ONNX Runtime and join each node's time to its static cost: `hwnb.onnx_profile.profile`, whose result has `.ops`."
+    from hwnb.onnx_profile import profile as _profile      # onnxruntime is imported only when something is timed
+    return _profile(model_or_path, inputs, **kwargs)
 
 # %% ../nbs/04_onnx_graph.ipynb #6794297a
 FAMILIES = ('matmul', 'conv', 'attention', 'softmax', 'norm', 'elementwise', 'reduction', 'quantize', 'data', 'other')
