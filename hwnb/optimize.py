@@ -177,6 +177,8 @@ def table(rows:list, gate:Gate) -> pd.DataFrame:
     df['peak_mem_bytes'] = df['peak_mem_bytes'].astype('Float64')
     return df[COLUMNS + [c for c in df if c not in COLUMNS]]
 
+_DERIVED = ('speedup', 'size_ratio', 'metric_delta', 'passed', 'reason', 'pareto')   # what `table` computes from the raw rows
+
 class Results:
     "A sweep's results: `.df` (one row per variant), `.chart()`, `.diff(name)` (op-level profile diff vs the baseline)."
     def __init__(self, df:pd.DataFrame, gate:Gate, model=None, args=None, variants=None, threads:int|None=None):
@@ -237,6 +239,14 @@ class Results:
         n_fail = int((self.df['status'] != 'ok').sum())
         sub = f"{n_fail} failed variant(s) not drawn" if n_fail else ''
         return (line + pts + text).properties(width=520, height=320, title=alt.TitleParams(title or 'Optimization variants: latency vs task metric', subtitle=sub))
+
+    def regate(self, tolerance:float|None=None, higher_is_better:bool|None=None) -> 'Results':
+        "The same measurements judged by another gate (e.g. a looser `tolerance`): verdicts, reasons and the Pareto front recomputed, nothing re-measured."
+        g = Gate(tolerance, self.gate.higher_is_better if higher_is_better is None else higher_is_better)
+        r = Results(table(self.df[[c for c in self.df if c not in _DERIVED]].to_dict('records'), g), g, self._model, self._args,
+                    list(self._variants.values()), self.threads)
+        r._profiles = self._profiles                                        # share the profiles already taken
+        return r
 
     def summary(self) -> pd.DataFrame:
         "The columns a reader wants first."
