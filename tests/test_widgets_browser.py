@@ -21,7 +21,13 @@ def lab(tmp_path_factory):
     nb.cells = [nbformat.v4.new_code_cell("from hwnb.widgets import RooflineExplorer\nex = RooflineExplorer(['h100-sxm', 'mi300x'])\nex"),
                 nbformat.v4.new_code_cell("from hwnb.widgets import DeploymentPlanner\ndp = DeploymentPlanner('mistral-7b', 'h100-sxm')\ndp"),
                 nbformat.v4.new_code_cell("from hwnb.widgets import ProfileExplorer\nfrom hwnb import llm\n"
-                                          "pe = ProfileExplorer(llm.analyze('mistral-7b', 'h100-sxm', batch=8).layers, 'h100-sxm', k=8)\npe")]
+                                          "pe = ProfileExplorer(llm.analyze('mistral-7b', 'h100-sxm', batch=8).layers, 'h100-sxm', k=8)\npe"),
+                nbformat.v4.new_code_cell("import tempfile, torch\nfrom torch import nn\nfrom hwnb.optimize import sweep\n"
+                                          "from hwnb.widgets import OptimizationBoard\ntorch.manual_seed(0)\n"
+                                          "clf = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10)).eval()\nxs = torch.randn(256, 64)\n"
+                                          "ref = clf(xs).argmax(-1)\nacc = lambda m: float((m(xs).argmax(-1) == ref).float().mean())\n"
+                                          "res = sweep(clf, torch.randn(8, 64), acc, ['bf16', 'prune-l1-50'], cache=tempfile.mkdtemp(), memory=False, "
+                                          "repeat=3, threads=1, progress=False)\nob = OptimizationBoard(res)\nob")]
     nbformat.write(nb, root/'explorer.ipynb')
     port, token = free_port(), secrets.token_hex(16)
     log = open(root/'lab.log', 'w')
@@ -94,6 +100,21 @@ def test_explorers_in_jupyterlab(lab, chromium, artifacts):
         page.wait_for_function("(() => { const s = [...document.querySelectorAll('.widget-select select')].pop(); return s && s.selectedIndex >= 0; })()",
                                timeout=60_000)
         page.screenshot(path=str(artifacts/'widgets-profile-explorer.png'), full_page=True)
+
+        # OptimizationBoard: a new gate tolerance re-judges the variants
+        page.wait_for_selector('.hwnb-gate', timeout=120_000)
+        gate = lambda: page.inner_text('.hwnb-gate')
+        before = gate()
+        assert 'tolerance 2.00%' in before
+        readout = page.locator('.jp-Cell').nth(3).locator('.widget-readout').first
+        readout.scroll_into_view_if_needed()
+        readout.click()
+        page.keyboard.press('Control+A')
+        page.keyboard.type('15')
+        page.keyboard.press('Enter')
+        page.wait_for_function("document.querySelector('.hwnb-gate').innerText.includes('tolerance 15.00%')", timeout=60_000)
+        assert gate() != before
+        page.screenshot(path=str(artifacts/'widgets-optimization-board.png'), full_page=True)
     except Exception:
         page.screenshot(path=str(artifacts/'widgets-roofline-explorer-failure.png'), full_page=True)
         raise
