@@ -1,7 +1,9 @@
 """Each default optimization variant (hwnb.optimize.default_variants) against the fp32 baseline measured in the same run, on
 a tiny MLP (batch 64, 512 -> 1024 -> 1024 -> 10) and on hwnb's tiny Mistral-style transformer (0.5 M parameters, batch 4 x 128
 tokens): median latency, speed-up, stored size ratio, peak memory, task metric (agreement of the top-1 prediction with the fp32
-model's) and the gate's verdict. Nothing here asserts a time; these machines are noisy.
+model's) and the gate's verdict. For the transformer, the speed-up hwnb.llm predicts for the same forward pass (a prefill of
+4 x 128 tokens) on this machine's measured ceilings (hwnb.bench.measure('quick'), cached) is printed beside the measured one,
+for the variants that map to an LLM weight/activation format. Nothing here asserts a time; these machines are noisy.
 
 Run: python tests/benchmarks/optimize_variants.py [--threads 1] [--repeat 20] [--no-compile] [--no-memory] [--models mlp,transformer]
 """
@@ -35,6 +37,27 @@ def transformer_case():
     return 'tiny Mistral (hwnb.models.tiny_mistral), 4 x 128 tokens', m, toks, agreement
 
 
+PREDICTABLE = {'bf16': ('bf16', 'bf16'), 'fp16': ('fp16', 'fp16'), 'int8-weight-only': ('int8', 'fp32'),
+               'fp8-weight-only': ('fp8', 'fp32')}   # variant -> (weight format, activation dtype) in hwnb.llm's terms
+
+
+def predicted_speedups(model) -> dict:
+    "{variant: predicted prefill speed-up over fp32} from hwnb.llm.analyze on this machine's measured ceilings."
+    from hwnb.bench import measure
+    from hwnb.llm import analyze
+    from hwnb.llm_calibrate import from_torch_config
+    hw = measure('quick', progress=False)
+    cfg = from_torch_config(model.config)
+    t = lambda w, a: analyze(cfg, hw, batch=4, prompt_len=128, gen_len=1, weight_dtype=w, kv_dtype=a, act_dtype=a,
+                             block_size=None).layers.query("phase == 'prefill'").time_s.sum()
+    base = t('fp32', 'fp32')
+    out = {}
+    for v, (w, a) in PREDICTABLE.items():
+        try: out[v] = base / t(w, a)
+        except ValueError as e: print(f"  no prediction for {v}: {e}")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--threads', type=int, default=1)
@@ -56,6 +79,9 @@ def main():
             res = sweep(model, inputs, ev, vs, cache=tempfile.mkdtemp(), memory=not a.no_memory, repeat=a.repeat, threads=a.threads,
                         progress=False)
         df = res.df[COLS].copy()
+        if key == 'transformer':
+            pred = predicted_speedups(model)
+            df.insert(df.columns.get_loc('speedup') + 1, 'predicted_speedup', df['variant'].map(pred))
         df['peak_mem_MB'] = df.pop('peak_mem_bytes') / 1e6
         print(f"\n== {title}: fp32 baseline {res.df.latency_s[0] * 1e3:.3f} ms, {res.df.size_bytes[0] / 1e6:.2f} MB "
               f"(sweep {time.perf_counter() - t0:.0f} s)")
