@@ -17,8 +17,8 @@ from .llm_formats import (WeightFormat, weight_format, weight_bytes, weight_byte
 
 # %% auto #0
 __all__ = ['NORM_FLOPS', 'SOFTMAX_FLOPS', 'GATED_ACT_FLOPS', 'RESIDUAL_FLOPS', 'LOGITS_BYTES', 'LINK_DIRECTIONS',
-           'NCCL_STEP_LATENCY_S', 'NCCL_BASE_LATENCY_S', 'attention_pairs', 'experts_touched', 'LLMAnalysis', 'analyze',
-           'expected_tokens', 'speculative_speedup', 'Calibration', 'calibrate']
+           'NCCL_STEP_LATENCY_S', 'NCCL_BASE_LATENCY_S', 'QUANTIZED_OPS', 'attention_pairs', 'experts_touched',
+           'LLMAnalysis', 'analyze', 'expected_tokens', 'speculative_speedup', 'Calibration', 'calibrate']
 
 # %% ../nbs/05b_llm.ipynb #684fdec0
 NORM_FLOPS = 4        # RMSNorm, per element: square, accumulate, scale by 1/rms, multiply by weight
@@ -294,6 +294,8 @@ def analyze(model, hw='h100-sxm', batch:int=1, prompt_len:int=1024, gen_len:int=
     return _replace_layers(res, table)
 
 # %% ../nbs/05b_llm.ipynb #987e8fa1
+QUANTIZED_OPS = ('attn/qkv', 'attn/o', 'mlp/gate_up', 'mlp/down', 'moe/gate_up', 'moe/down')   # the ops whose weights are in the weight format
+
 def _table(m, hw, f, act, kv_dtype, Bm, P, a, kv_b, emb_b, hi_b, tp, ep, flash, causal_full, targs, tkw):
     "The per-op DataFrame of prefill and decode, in hwnb.core.OP_SCHEMA columns."
     import pandas as pd
@@ -304,7 +306,7 @@ def _table(m, hw, f, act, kv_dtype, Bm, P, a, kv_b, emb_b, hi_b, tp, ep, flash, 
             fl, by = float(o.flops) * o.count, float(o.bytes) * o.count
             comm = o.kind != 'compute'
             rows.append(dict(op=o.op, module=o.module, phase=phase, shape=tuple(int(round(float(s))) for s in o.shape),
-                             dtype=act, weight_format=f.name if o.op.startswith(('attn/qkv', 'attn/o', 'mlp/', 'moe/gate', 'moe/down')) else None,
+                             dtype=act, weight_format=f.name if o.op in QUANTIZED_OPS else None,
                              flops=fl, bytes=by, intensity=fl / by if by else 0.0, known=True, time_s=t1 * o.count,
                              overhead_s=_overhead(o, tkw['ovh']) * o.count,
                              count=o.count, bound='network' if comm else ('compute' if fl / (targs[0] * tkw['ce']) >= by / (targs[1] * tkw['be']) else 'memory')))

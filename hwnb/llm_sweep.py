@@ -106,7 +106,7 @@ def fit_chart(ft:'pd.DataFrame'):
     df = ft.assign(fit=np.where(ft.fits_one_chip, 'fits one chip', 'needs more chips'),
                    label=[f"{c} chip{'s' if c > 1 else ''}" for c in ft.chips_used])
     base = alt.Chart(df).encode(
-        x=alt.X('weight_format:N', title=None), y=alt.Y('tokens_per_s:Q', title='decode tokens/s (batch 1)'),
+        x=alt.X('weight_format:N', title=None, sort=list(dict.fromkeys(ft.weight_format))), y=alt.Y('tokens_per_s:Q', title='decode tokens/s (batch 1)'),
         color=alt.Color('weight_format:N', title='weights'),
         tooltip=['model', 'hw', 'weight_format', alt.Tooltip('weight_gb:Q', format='.1f'), 'fits_one_chip', 'chips_used',
                  alt.Tooltip('ttft_ms:Q', format='.1f'), alt.Tooltip('tpot_ms:Q', format='.2f'), alt.Tooltip('tokens_per_s:Q', format='.0f')])
@@ -114,4 +114,5 @@ def fit_chart(ft:'pd.DataFrame'):
         fillOpacity=alt.FillOpacity('fit:N', scale=alt.Scale(domain=['fits one chip', 'needs more chips'], range=[1, 0.15]), title=None),
         stroke=alt.Color('weight_format:N', legend=None))
     text = base.mark_text(dy=-6, fontSize=9).encode(text='label:N')
-    return (bars + text).properties(width=120, height=180).facet(column=alt.Column('hw:N', title=None), row=alt.Row('model:N', title=None))
+    return (bars + text).properties(width=120, height=180).facet(column=alt.Column('hw:N', title=None, sort=list(dict.fromkeys(ft.hw))),   # chips and formats in the order asked for
+                                                              row=alt.Row('model:N', title=None, sort=list(dict.fromkeys(ft.model))))

@@ -141,3 +141,14 @@ def test_tp_against_kv_heads():
                     vocab=1000, max_positions=4096)
     with pytest.raises(ValueError, match='KV heads: one must divide'): analyze(m, H100, tp=2)
     assert analyze(m, H100, tp=3).fits and analyze(m, H100, tp=6).fits      # tp=6: 2 query heads per chip, each of the 3 KV heads on 2 chips
+
+
+def test_weight_format_only_on_quantized_weights():
+    "The weight format labels the projections whose weights it stores, not activations, norms or the (unquantized) embeddings."
+    from hwnb import llm
+    for model in ('mistral-7b', 'mixtral-8x7b'):
+        l = llm.analyze(model, 'h100-sxm', weight_dtype='fp8').layers
+        labelled = set(l.op[l.weight_format.notna()])
+        assert labelled and labelled <= set(llm.QUANTIZED_OPS), (model, labelled)
+        assert set(l.weight_format.dropna()) == {'fp8'}
+        assert not {'mlp/act', 'moe/act', 'norm/mlp', 'embed'} & labelled

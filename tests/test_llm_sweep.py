@@ -55,3 +55,12 @@ def test_fit_table_answers():
     w = ft.set_index(['model', 'hw', 'weight_format']).weight_gb
     assert w[('mixtral-8x7b', 'h100-sxm', 'bf16')] == pytest.approx(2 * 46_702_792_704 / 1e9)
     assert (ft.min_chips >= 1).all() and (ft.chips_used == ft.tp * ft.pp).all()
+
+
+def test_fit_chart_keeps_the_order_asked_for():
+    "Chips and formats appear in the order given to fit_table, not alphabetically (L4 last, not between H200 and MI300X)."
+    from hwnb.llm_sweep import fit_table, fit_chart
+    hws, fmts = ('mi300x', 'l4', 'h100-sxm'), ('int4-g128', 'bf16')
+    spec = fit_chart(fit_table(hws=hws, weight_dtypes=fmts)).to_dict()
+    assert spec['facet']['column']['sort'] == list(hws)
+    assert spec['spec']['layer'][0]['encoding']['x']['sort'] == list(fmts)
