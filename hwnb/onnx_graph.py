@@ -6,7 +6,8 @@ Docs: https://hwnb.github.io/hwnb/onnx_graph.html.md"""
 
 # %% ../nbs/04_onnx_graph.ipynb #a039845b
 from __future__ import annotations
-import math, os, re, tempfile, warnings
+import gc, math, os, re, tempfile, warnings
+from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -407,8 +408,20 @@ def _price(op:str, dom:str, ins:tuple, outs:tuple, attrs:dict|None) -> tuple:
     else: b = sum([t[2] for t in ins]) + sum([t[2] for t in outs])
     return (op if default else f"{dom}.{op}", main[0] if main else (), ELEM.get(main[1], _NOSIZE)[0] if main else '', f, float(b), known)
 
+@contextmanager
+def _gc_paused():
+    "Pause Python's cyclic garbage collector while a big table of small tuples is built: they hold no cycles, and each collection would walk them all again."
+    was = gc.isenabled()
+    gc.disable()
+    try: yield
+    finally:
+        if was: gc.enable()
+
 def analyze(model_or_path, shapes:dict|None=None) -> pd.DataFrame:
     "Static op table of an ONNX model: one row per node with op, module, node, shape, dtype, flops, bytes, intensity, known (no timing)."
+    with _gc_paused(): return _analyze(model_or_path, shapes)
+
+def _analyze(model_or_path, shapes:dict|None=None) -> pd.DataFrame:
     model = _inferred(model_or_path, shapes)
     tab = _type_table(model)
     get = tab.get
