@@ -6,13 +6,14 @@ Docs: https://hwnb.github.io/hwnb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #cdc94af7
 from __future__ import annotations
-import contextlib, difflib, math, os, tempfile
+import contextlib, difflib, math, os, pickle, select, signal, sys, tempfile, time
 from dataclasses import dataclass
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['K', 'M', 'G', 'T', 'P', 'KiB', 'MiB', 'GiB', 'DTYPES', 'OP_SCHEMA', 'COUNT_COLUMNS', 'TIMED_COLUMNS', 'fmt_si',
-           'closest', 'check_name', 'DType', 'dtype', 'torch_dtype', 'atomic_path', 'write_atomic']
+           'closest', 'check_name', 'DType', 'dtype', 'torch_dtype', 'atomic_path', 'write_atomic', 'ChildError',
+           'can_fork', 'cpu_workers', 'Forked']
 
 # %% ../nbs/00_core.ipynb #2bdc5a03
 K, M, G, T, P = 1e3, 1e6, 1e9, 1e12, 1e15   # SI prefixes: 1 GB = G bytes, 1 TFLOP/s = T FLOP/s
@@ -128,3 +129,66 @@ def write_atomic(path, text:str) -> Path:
     "Write `text` (UTF-8) to `path` atomically; return the path."
     with atomic_path(path) as tmp: tmp.write_text(text, encoding='utf-8')
     return Path(path)
+
+# %% ../nbs/00_core.ipynb #38646943
+class ChildError(RuntimeError):
+    "The forked child raised, died, or ran past its time; the message says which."
+
+def can_fork() -> bool:
+    "True where `Forked` can run: Linux with `os.fork` (macOS can fork, but its system frameworks are not fork-safe)."
+    return hasattr(os, 'fork') and sys.platform.startswith('linux')
+
+def cpu_workers() -> int:
+    "The CPUs this process may run on (its affinity mask, which containers narrow), at least 1."
+    try: return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError: return max(1, os.cpu_count() or 1)
+
+class Forked:
+    "`fn(*args)` running in a forked child from the moment this is made. `.get()` returns its result; `.close()` stops it."
+    def __init__(self, fn, *args):
+        if not can_fork(): raise RuntimeError("Forked needs os.fork on Linux; check can_fork() and run the work serially")
+        r, w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:                                   # the child: run, send (ok, value) back, and never return
+            try:
+                os.close(r)
+                try: msg = (True, fn(*args))
+                except BaseException as e: msg = (False, f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}")
+                try: data = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
+                except Exception as e: data = pickle.dumps((False, f"the result could not be pickled: {e}"))
+                view = memoryview(data)
+                while view: view = view[os.write(w, view):]
+            finally: os._exit(0)
+        os.close(w)
+        self._r, self._done = r, False
+
+    def get(self, timeout_s:float|None=None):
+        "Wait (at most `timeout_s` seconds) for the child's result and return it; raises ChildError if it failed."
+        if self._done: raise ChildError("this child's result was already taken")
+        chunks, end = [], None if timeout_s is None else time.monotonic() + timeout_s
+        try:
+            while True:
+                left = None if end is None else end - time.monotonic()
+                if left is not None and (left <= 0 or not select.select([self._r], [], [], left)[0]):
+                    raise ChildError(f"the child ran past {timeout_s:g} s and was stopped")
+                b = os.read(self._r, 1 << 20)
+                if not b: break
+                chunks.append(b)
+        finally: self.close()
+        if not chunks: raise ChildError("the child died without a result (killed, or out of memory?)")
+        ok, value = pickle.loads(b''.join(chunks))          # written by our own forked child just now, not read from a file
+        if not ok: raise ChildError(value)
+        return value
+
+    def close(self):
+        "Stop the child if it still runs, and reap it."
+        if self._done: return
+        self._done = True
+        os.close(self._r)
+        try:
+            if os.waitpid(self.pid, os.WNOHANG) == (0, 0):
+                os.kill(self.pid, signal.SIGKILL); os.waitpid(self.pid, 0)
+        except ChildProcessError: pass
+
+    def __enter__(self): return self
+    def __exit__(self, *exc): self.close()

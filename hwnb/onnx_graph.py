@@ -7,6 +7,7 @@ Docs: https://hwnb.github.io/hwnb/onnx_graph.html.md"""
 # %% ../nbs/04_onnx_graph.ipynb #a039845b
 from __future__ import annotations
 import gc, math, os, re, tempfile, warnings
+from itertools import islice
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
@@ -15,10 +16,12 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper, shape_inference
 from onnx.external_data_helper import ExternalDataInfo, load_external_data_for_model, uses_external_data
 from google.protobuf.message import DecodeError
+from .core import ChildError, Forked, can_fork, cpu_workers
 
 # %% auto #0
-__all__ = ['ELEM', 'FLOPS_PER_ELEMENT', 'KNOWN_OPS', 'ROOT', 'FAMILIES', 'export', 'check_external', 'load', 'dynamic_dims',
-           'with_shapes', 'node_flops', 'node_module', 'named', 'parameters', 'analyze', 'profile', 'family']
+__all__ = ['ELEM', 'FLOPS_PER_ELEMENT', 'KNOWN_OPS', 'ROOT', 'PARALLEL_MIN_BYTES', 'PARALLEL_MIN_NODES', 'FAMILIES', 'export',
+           'check_external', 'load', 'dynamic_dims', 'with_shapes', 'node_flops', 'node_module', 'named', 'parameters',
+           'analyze', 'profile', 'family']
 
 # %% ../nbs/04_onnx_graph.ipynb #3f67fe1d
 def _write_model_atomic(model:onnx.ModelProto, path:Path):
@@ -326,39 +329,61 @@ def _infer(model):
     except Exception as e:                                # onnx raises InferenceError, ValidationError or RuntimeError
         raise ValueError(f"onnx shape inference failed: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
 
-def _inferred(model_or_path, shapes:dict|None=None) -> onnx.ModelProto:
-    "`load`, `with_shapes` and shape inference in one. A file (or bytes) with static inputs and no external data is checked and inferred from its serialized form, so the big model is parsed once, not three times; anything else, or any failure, takes the general path and its error messages."
+PARALLEL_MIN_BYTES = 4 << 20      # a serialized model this big is checked in a forked child while its shapes are inferred
+PARALLEL_MIN_NODES = 20_000       # a graph this big is priced by several processes (forking costs ~20 ms with torch loaded)
+
+def _inferred(model_or_path, shapes:dict|None=None, parallel:bool=False) -> onnx.ModelProto:
+    "`load`, `with_shapes` and shape inference in one. A file (or bytes) with static inputs and no external data is checked and inferred from its serialized form, so the big model is parsed once, not three times (and, if `parallel`, checked on another core); anything else, or any failure, takes the general path and its error messages."
     if not shapes and isinstance(model_or_path, (str, os.PathLike, bytes, bytearray)):
+        chk = None
         try:
             src = bytes(model_or_path) if isinstance(model_or_path, (bytes, bytearray)) else Path(model_or_path).read_bytes()
             if b'location' not in src:                   # no external data (see _external_refs)
-                onnx.checker.check_model(src)
+                if parallel and len(src) >= PARALLEL_MIN_BYTES and can_fork(): chk = Forked(onnx.checker.check_model, src)
+                else: onnx.checker.check_model(src)
                 m = shape_inference.infer_shapes(src, check_type=False, strict_mode=False, data_prop=True)
+                if chk is not None: chk.get()             # ChildError if the checker refused the model
                 if (m.graph.node or m.graph.output) and not dynamic_dims(m): return m
         except Exception: pass                             # the general path below reports it properly
+        finally:
+            if chk is not None: chk.close()
     return _infer(with_shapes(load(model_or_path, external=False), shapes))
 
 _ABSENT, _UNKNOWN = (None, 0, 0), (None, -1, 0)   # table entries of an absent optional input ('') and of a tensor without a known shape
 
-def _type_table(model) -> dict:
-    "{tensor name: (shape tuple, elem type, bytes)} over inputs, outputs, value_info and initializers; tensors of unknown shape are left out."
-    tab, seen = {'': _ABSENT}, {}
-    for vi in (*model.graph.input, *model.graph.value_info, *model.graph.output):
-        if vi.name in tab: continue
+class _Types(dict):
+    "{tensor name: (shape tuple, elem type, bytes)} from the graph's inputs, initializers, outputs and `value_info[lo:hi]`, the tensors a slice of nodes mostly touches. Any other name is found through an index of the whole value_info, built on the first miss; a tensor of unknown shape maps to `_UNKNOWN`."
+    def __init__(self, model, lo:int=0, hi:int|None=None):
+        super().__init__({'': _ABSENT})
+        g, self._seen = model.graph, {}
+        vis = self._vis = g.value_info
+        hi = len(vis) if hi is None else min(hi, len(vis))
+        self._index = {} if lo <= 0 and hi >= len(vis) else None   # nothing outside the slice to look up
+        for vi in (*g.input, *islice(vis, max(lo, 0), hi), *g.output):
+            if vi.name in self: continue
+            v = self._entry(vi)
+            if v is not None: self[vi.name] = v
+        for t in g.initializer:
+            d = tuple(t.dims)
+            self[t.name] = (d, t.data_type, _prod(d) * ELEM.get(t.data_type, _NOSIZE)[1])
+
+    def _entry(self, vi):
         key = vi.type.SerializeToString()                   # many tensors share a type: parse each distinct one once
-        v = seen.get(key)
-        if v is None:
-            t = vi.type.tensor_type
-            v = None
+        v = self._seen.get(key, 0)
+        if v == 0:
+            t, v = vi.type.tensor_type, None
             if t.HasField('shape') and all(d.HasField('dim_value') for d in t.shape.dim):
                 shp = tuple([d.dim_value for d in t.shape.dim])
                 v = (shp, t.elem_type, _prod(shp) * ELEM.get(t.elem_type, _NOSIZE)[1])
-            seen[key] = v
-        if v is not None: tab[vi.name] = v
-    for t in model.graph.initializer:
-        d = tuple(t.dims)
-        tab[t.name] = (d, t.data_type, _prod(d) * ELEM.get(t.data_type, _NOSIZE)[1])
-    return tab
+            self._seen[key] = v
+        return v
+
+    def __missing__(self, name):
+        if self._index is None: self._index = {vi.name: vi for vi in self._vis}
+        vi = self._index.get(name)
+        v = self._entry(vi) if vi is not None else None
+        v = self[name] = _UNKNOWN if v is None else v
+        return v
 
 def parameters(model_or_path) -> pd.DataFrame:
     "One row per initializer: name, shape, dtype, numel, bytes (weights, and the constants the exporter stored as initializers)."
@@ -372,6 +397,7 @@ _INT, _STR = onnx.AttributeProto.INT, onnx.AttributeProto.STRING
 _NOSIZE = ('?', 0)
 _NEEDS_ATTRS = {'Gemm', 'Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'Einsum', 'BatchNormalization'}
 _DEFAULT_DOMAINS = ('', 'ai.onnx')
+_SLICE_MARGIN = 64      # value_info entries read beyond a slice's own; a tensor from further away is found through the index
 
 def _attrs(node) -> dict:
     return {a.name: (a.i if a.type == _INT else a.s.decode()) for a in node.attribute if a.type == _INT or (a.type == _STR and a.name == 'equation')}
@@ -408,6 +434,64 @@ def _price(op:str, dom:str, ins:tuple, outs:tuple, attrs:dict|None) -> tuple:
     else: b = sum([t[2] for t in ins]) + sum([t[2] for t in outs])
     return (op if default else f"{dom}.{op}", main[0] if main else (), ELEM.get(main[1], _NOSIZE)[0] if main else '', f, float(b), known)
 
+def _price_nodes(model, lo:int, hi:int) -> tuple:
+    "(priced entries, entry index per node, module per node, name per node) of nodes `lo:hi`; big graphs are priced in slices, some in forked children."
+    n, nv = len(model.graph.node), len(model.graph.value_info)
+    margin = _SLICE_MARGIN + nv // 100                       # shape inference lists value_info in node order: read the matching slice
+    tab = _Types(model, nv * lo // max(n, 1) - margin, nv * hi // max(n, 1) + margin) if (lo, hi) != (0, n) else _Types(model)
+    look, cache, priced, plist, idx, mods, names = tab.__getitem__, {}, {}, [], [], [], []
+    for node in islice(model.graph.node, lo, hi):
+        op = node.op_type
+        ins = list(map(look, node.input))
+        outs = list(map(look, node.output))
+        attrs = _attrs(node) if op in _NEEDS_ATTRS else None
+        # a graph repeats few distinct signatures; table entries are shared objects that `tab` keeps alive, so their ids name them
+        key = (op, node.domain, len(ins), *map(id, ins), *map(id, outs), tuple(attrs.items()) if attrs else None)
+        k = priced.get(key)
+        if k is None:
+            k = priced[key] = len(plist)
+            plist.append(_price(op, node.domain, tuple(ins), tuple(outs), attrs))
+        nn = node.name
+        mod = cache.get(nn[:nn.rfind('/')]) if nn[:1] == '/' and not node.metadata_props else None   # nodes of one module share a prefix
+        if mod is None: mod = _module_cached(node, cache)
+        idx.append(k); mods.append(mod); names.append(nn)
+    return plist, idx, mods, names
+
+def _unique_names(names:list, model) -> list:
+    "The names `named` gives: an empty or repeated node name becomes `n{index}_{op}`, as ONNX Runtime then reports it."
+    s = set(names)
+    if len(s) == len(names) and '' not in s: return names
+    seen, out = set(), list(names)
+    for i, nn in enumerate(out):
+        if not nn or nn in seen: nn = out[i] = f"n{i}_{model.graph.node[i].op_type}"
+        seen.add(nn)
+    return out
+
+def _n_workers(workers:int|None, n_nodes:int) -> int:
+    if workers is None: workers = min(4, cpu_workers()) if n_nodes >= PARALLEL_MIN_NODES else 1
+    if not isinstance(workers, int) or workers < 1: raise ValueError(f"workers must be a positive int or None, not {workers!r}")
+    return max(1, min(workers, n_nodes)) if can_fork() else 1
+
+def _priced_in_parallel(model, w:int) -> list:
+    "`_price_nodes` over `w` slices: this process takes the first and forked children the rest; a child that fails is redone here."
+    n = len(model.graph.node)
+    cuts = [n * k // w for k in range(w + 1)]
+    kids = [Forked(_price_nodes, model, a, b) for a, b in zip(cuts[1:-1], cuts[2:])]
+    try:
+        parts = [_price_nodes(model, cuts[0], cuts[1])]
+        for kid, a, b in zip(kids, cuts[1:-1], cuts[2:]):
+            try: parts.append(kid.get())
+            except ChildError: parts.append(_price_nodes(model, a, b))
+    finally:
+        for kid in kids: kid.close()
+    return parts
+
+def _column(plist:list, j:int, idx:np.ndarray, dtype=object) -> np.ndarray:
+    "Field `j` of the priced entries, one per node."
+    a = np.empty(len(plist), dtype=dtype)
+    for q, p in enumerate(plist): a[q] = p[j]           # element by element: shapes are tuples that numpy would unpack
+    return a[idx]
+
 @contextmanager
 def _gc_paused():
     "Pause Python's cyclic garbage collector while a big table of small tuples is built: they hold no cycles, and each collection would walk them all again."
@@ -417,31 +501,23 @@ def _gc_paused():
     finally:
         if was: gc.enable()
 
-def analyze(model_or_path, shapes:dict|None=None) -> pd.DataFrame:
-    "Static op table of an ONNX model: one row per node with op, module, node, shape, dtype, flops, bytes, intensity, known (no timing)."
-    with _gc_paused(): return _analyze(model_or_path, shapes)
+def analyze(model_or_path, shapes:dict|None=None, workers:int|None=None) -> pd.DataFrame:
+    "Static op table of an ONNX model: one row per node with op, module, node, shape, dtype, flops, bytes, intensity, known (no timing). `workers`: processes that price the nodes (None: up to 4 CPUs for a graph of `PARALLEL_MIN_NODES` nodes or more, else 1)."
+    if workers is not None: _n_workers(workers, 1)          # a bad value fails before any work
+    with _gc_paused(): return _analyze(model_or_path, shapes, workers)
 
-def _analyze(model_or_path, shapes:dict|None=None) -> pd.DataFrame:
-    model = _inferred(model_or_path, shapes)
-    tab = _type_table(model)
-    get = tab.get
-    rows, cache, priced, names = [], {}, {}, set()
-    for i, node in enumerate(model.graph.node):
-        op = node.op_type
-        ins = tuple([get(x, _UNKNOWN) for x in node.input])
-        outs = tuple([get(x, _UNKNOWN) for x in node.output])
-        attrs = _attrs(node) if op in _NEEDS_ATTRS else None
-        key = (op, node.domain, ins, outs, tuple(attrs.items()) if attrs else None)     # a graph repeats few distinct node signatures
-        p = priced.get(key)
-        if p is None: p = priced[key] = _price(op, key[1], ins, outs, attrs)
-        nn = node.name
-        mod = cache.get(nn[:nn.rfind('/')]) if nn[:1] == '/' and not node.metadata_props else None   # nodes of one module share a prefix
-        if mod is None: mod = _module_cached(node, cache)
-        if not nn or nn in names: nn = f"n{i}_{op}"                             # the name `named` gives it, and ONNX Runtime reports
-        names.add(nn)
-        rows.append((p[0], mod, nn, *p[1:]))
-    df = pd.DataFrame(rows, columns=['op', 'module', 'node', 'shape', 'dtype', 'flops', 'bytes', 'known'])
-    df['flops'] = df['flops'].astype(float)
+def _analyze(model_or_path, shapes:dict|None=None, workers:int|None=None) -> pd.DataFrame:
+    model = _inferred(model_or_path, shapes, parallel=workers != 1)
+    n = len(model.graph.node)
+    w = _n_workers(workers, n)
+    parts = _priced_in_parallel(model, w) if w > 1 else [_price_nodes(model, 0, n)]
+    plist, idx, mods, names = [], [], [], []
+    for pl, ix, md, nm in parts:                            # each slice numbers its own priced entries
+        idx.append(np.asarray(ix, dtype=np.intp) + len(plist)); plist += pl; mods += md; names += nm
+    idx = np.concatenate(idx)
+    df = pd.DataFrame({'op': _column(plist, 0, idx), 'module': mods, 'node': _unique_names(names, model),
+                       'shape': _column(plist, 1, idx), 'dtype': _column(plist, 2, idx), 'flops': _column(plist, 3, idx, float),
+                       'bytes': _column(plist, 4, idx, float), 'known': _column(plist, 5, idx, bool)})
     b = df['bytes'].to_numpy()
     df['intensity'] = np.where(b > 0, df['flops'].to_numpy() / np.where(b > 0, b, 1), np.nan)
     df['source'] = 'counted'

@@ -330,3 +330,36 @@ def test_dynamic_dims_need_shapes():
     assert og.analyze(m, {'batch': 2, 'seq': 16}).flops[0] == 2 * 2 * 16 * 64 * 8
     with pytest.raises(ValueError, match='batch'):
         og.analyze(m, {'bach': 2, 'seq': 16})
+
+
+# --- pricing in forked slices -------------------------------------------------------------------
+
+@pytest.mark.skipif(not __import__('hwnb.core', fromlist=['can_fork']).can_fork(), reason='needs os.fork on Linux')
+@settings(max_examples=15, deadline=None)
+@given(data=st.data(), n=st.integers(1, 120), workers=st.integers(2, 5), margin=st.sampled_from([0, 3, 64]))
+def test_sliced_pricing_equals_one_process(data, n, workers, margin):
+    "A random DAG whose nodes read tensors from anywhere earlier (so slices miss their local value_info), with empty, repeated and "
+    "clashing names, some unknown ops and some tensors of unknown shape: forked slices give exactly the one-process table."
+    import pandas as pd
+    nodes, tensors = [], ['x']
+    for i in range(n):
+        op = data.draw(st.sampled_from(['Add', 'Relu', 'MatMul', 'Softmax', 'MysteryOp']), label='op')
+        a = data.draw(st.sampled_from(tensors), label='a')
+        ins = {'Add': [a, data.draw(st.sampled_from(tensors), label='b')], 'MatMul': [a, 'w']}.get(op, [a])
+        name = data.draw(st.sampled_from(['', f'n{i}', 'dup', 'n0_Add', f'/blk.{i % 3}/{op}']), label='name')
+        nodes.append(helper.make_node(op, ins, [f't{i}'], name=name, **({'domain': 'custom'} if op == 'MysteryOp' else {})))
+        tensors.append(f't{i}')
+    m = graph(nodes, [('x', F, [4, 8])], [(f't{n - 1}', F, None)], {'w': np.zeros((8, 8), np.float32)},
+              extra_opsets=[helper.make_opsetid('custom', 1)])
+    one_proc = og.analyze(m, workers=1)
+    old, og._SLICE_MARGIN = og._SLICE_MARGIN, margin          # a narrow margin makes every slice look tensors up through the index
+    try: pd.testing.assert_frame_equal(og.analyze(m, workers=workers), one_proc)
+    finally: og._SLICE_MARGIN = old
+    assert one_proc.node.is_unique
+    assert one_proc.loc[[o.startswith('custom.') for o in one_proc.op], 'known'].eq(False).all()
+
+
+def test_workers_must_be_positive():
+    m = graph([helper.make_node('Relu', ['x'], ['y'])], [('x', F, [2, 2])], [('y', F, [2, 2])])
+    for bad in (0, -1, 1.5, 'two'):
+        with pytest.raises(ValueError, match='workers must be a positive int'): og.analyze(m, workers=bad)
