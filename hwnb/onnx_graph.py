@@ -473,17 +473,21 @@ def _n_workers(workers:int|None, n_nodes:int) -> int:
     return max(1, min(workers, n_nodes)) if can_fork() else 1
 
 def _priced_in_parallel(model, w:int) -> list:
-    "`_price_nodes` over `w` slices: this process takes the first and forked children the rest; a child that fails is redone here."
+    "`_price_nodes` over `w` slices: this process takes the first and forked children the rest; a slice whose child cannot start or fails is priced here."
     n = len(model.graph.node)
     cuts = [n * k // w for k in range(w + 1)]
-    kids = [Forked(_price_nodes, model, a, b) for a, b in zip(cuts[1:-1], cuts[2:])]
+    kids = []
     try:
+        for a, b in zip(cuts[1:-1], cuts[2:]):
+            try: kids.append((Forked(_price_nodes, model, a, b), a, b))
+            except OSError: kids.append((None, a, b))          # fork refused (memory or process limits)
         parts = [_price_nodes(model, cuts[0], cuts[1])]
-        for kid, a, b in zip(kids, cuts[1:-1], cuts[2:]):
-            try: parts.append(kid.get())
+        for kid, a, b in kids:
+            try: parts.append(kid.get() if kid else _price_nodes(model, a, b))
             except ChildError: parts.append(_price_nodes(model, a, b))
     finally:
-        for kid in kids: kid.close()
+        for kid, _, _ in kids:
+            if kid: kid.close()
     return parts
 
 def _column(plist:list, j:int, idx:np.ndarray, dtype=object) -> np.ndarray:

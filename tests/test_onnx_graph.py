@@ -363,3 +363,19 @@ def test_workers_must_be_positive():
     m = graph([helper.make_node('Relu', ['x'], ['y'])], [('x', F, [2, 2])], [('y', F, [2, 2])])
     for bad in (0, -1, 1.5, 'two'):
         with pytest.raises(ValueError, match='workers must be a positive int'): og.analyze(m, workers=bad)
+
+
+@pytest.mark.skipif(not __import__('hwnb.core', fromlist=['can_fork']).can_fork(), reason='needs os.fork on Linux')
+@pytest.mark.parametrize('failure', ['fork refused', 'child dies', 'child raises'])
+def test_failed_slice_is_priced_here(monkeypatch, failure):
+    "A slice whose child cannot start, dies or raises is priced by the calling process: the table is complete and unchanged."
+    import pandas as pd
+    from hwnb.core import Forked
+    nodes = [helper.make_node('Relu', [f't{i}'], [f't{i + 1}'], name=f'r{i}') for i in range(40)]
+    m = graph(nodes, [('t0', F, [4, 8])], [('t40', F, [4, 8])])
+    want = og.analyze(m, workers=1)
+    def broken(fn, *args):
+        if failure == 'fork refused': raise OSError(11, 'Resource temporarily unavailable')
+        return Forked(os._exit if failure == 'child dies' else (lambda *a: 1 / 0), *((3,) if failure == 'child dies' else args))
+    monkeypatch.setattr(og, 'Forked', broken)
+    pd.testing.assert_frame_equal(og.analyze(m, workers=3), want)
