@@ -196,6 +196,15 @@ def test_sweep_table(clf, tmp_path):
     assert 'variants' in res._repr_html_()
     d = res.diff('int8-weight-only')
     assert {'op', 'time_s_before', 'time_s_after'} <= set(d.columns)
+    for v in FAST:                                         # every kind of variant (cast, torchao, int4, pruning) diffs against fp32
+        d = res.diff(v)
+        assert len(d) and {'op', 'time_s_before', 'time_s_after', 'd_flops', 'd_bytes'} <= set(d.columns), v
+    bf = res.diff('bf16')                                  # a cast changes the dtype, not the work: the same FLOPs, about half the bytes
+    np.testing.assert_allclose(bf.flops_after.sum(), bf.flops_before.sum(), rtol=1e-9)
+    assert 0.4 < bf.bytes_after.sum() / bf.bytes_before.sum() < 0.6
+    pr = res.diff('prune-l1-50').set_index('op')           # unstructured pruning keeps the weights dense: the matmul FLOPs stay
+    mm = [o for o in pr.index if 'addmm' in o]
+    assert mm and (pr.loc[mm, 'flops_after'] == pr.loc[mm, 'flops_before']).all()
 
 
 def test_resume_after_interrupt_loads_finished_variants(clf, tmp_path):
