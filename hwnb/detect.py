@@ -23,7 +23,7 @@ ARM_PARTS = {  # (implementer, part) from /proc/cpuinfo -> core name; Arm's TRMs
 }
 SIMD = {  # normalized feature -> the cpuinfo flag that shows it (x86 `flags`, Arm `Features`)
     'avx2': 'avx2', 'fma': 'fma', 'avx512': 'avx512f', 'avx512_bf16': 'avx512_bf16', 'avx512_fp16': 'avx512_fp16',
-    'avx512_vnni': 'avx512_vnni', 'amx_bf16': 'amx_bf16', 'amx_int8': 'amx_int8', 'amx_fp16': 'amx_fp16',
+    'avx512_vnni': 'avx512_vnni', 'avx_vnni': 'avx_vnni', 'amx_bf16': 'amx_bf16', 'amx_int8': 'amx_int8', 'amx_fp16': 'amx_fp16',
     'neon': 'asimd', 'sve': 'sve', 'sve2': 'sve2', 'bf16': 'bf16', 'i8mm': 'i8mm', 'fp16': 'fphp',
 }
 

@@ -19,8 +19,8 @@ from .profiler import Profile, environment, resolve_hw
 from . import roofline
 
 # %% auto #0
-__all__ = ['OPT_LEVELS', 'FUSED', 'providers', 'session', 'feeds', 'kernel_times', 'profile', 'side_by_side', 'quantize',
-           'compare']
+__all__ = ['OPT_LEVELS', 'FUSED', 'providers', 'session', 'feeds', 'kernel_times', 'profile', 'side_by_side', 'ort_reduce_range',
+           'quantize', 'compare']
 
 # %% ../nbs/04a_onnx_profile.ipynb #0b030cd7
 OPT_LEVELS = {'disable_all': ort.GraphOptimizationLevel.ORT_DISABLE_ALL, 'basic': ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
@@ -144,13 +144,23 @@ def side_by_side(torch_ops, onnx_ops, names:tuple=('torch', 'onnx')) -> pd.DataF
     return out.sort_values(f'flops_{names[0]}', ascending=False).reset_index()
 
 # %% ../nbs/04a_onnx_profile.ipynb #f3edd49a
-def quantize(model_or_path, path, weight_type:str='int8', per_channel:bool=False) -> Path:
-    "Dynamically quantized copy of the model (int8 or uint8 weights) at `path`, written atomically."
+def ort_reduce_range(features:tuple|None=None) -> bool:
+    "True on an x86 CPU without VNNI, where ONNX Runtime's u8s8 int8 kernels can saturate and its quantization guide advises 7-bit weights; `features`: hwnb.detect's SIMD features (default: this machine's)."
+    if features is None:
+        from hwnb.detect import detect
+        m = detect()
+        if m.arch not in ('x86_64', 'amd64', 'AMD64', 'i686'): return False
+        features = m.features
+    return 'avx2' in features and not ({'avx512_vnni', 'avx_vnni', 'amx_int8'} & set(features))
+
+def quantize(model_or_path, path, weight_type:str='int8', per_channel:bool=False, reduce_range:bool|None=None) -> Path:
+    "Dynamically quantized copy of the model (int8 or uint8 weights) at `path`, written atomically. `reduce_range`: 7-bit weights; None: `ort_reduce_range()`, i.e. on x86 CPUs without VNNI."
+    if reduce_range is None: reduce_range = ort_reduce_range()
     from onnxruntime.quantization import QuantType, quantize_dynamic
     qt = {'int8': QuantType.QInt8, 'uint8': QuantType.QUInt8}[check_name(weight_type, ('int8', 'uint8'), 'weight_type')]
     from hwnb.core import atomic_path
     path = Path(path)
-    with atomic_path(path) as tmp: quantize_dynamic(named(load(model_or_path)), str(tmp), weight_type=qt, per_channel=per_channel)
+    with atomic_path(path) as tmp: quantize_dynamic(named(load(model_or_path)), str(tmp), weight_type=qt, per_channel=per_channel, reduce_range=reduce_range)
     return path
 
 def _size(m) -> float:

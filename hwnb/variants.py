@@ -31,7 +31,7 @@ KIND_PARAMS = {                                   # kind -> {parameter: default}
     'int4': {'impl': 'auto', 'group_size': 32},
     'compile': {'backend': 'inductor', 'mode': None},
     'prune': {'method': 'l1_unstructured', 'amount': 0.5, 'n': 2, 'dim': 0},
-    'onnx': {'quantize': 'int8', 'per_channel': False, 'opt_level': 'all'},
+    'onnx': {'quantize': 'int8', 'per_channel': False, 'reduce_range': 'auto', 'opt_level': 'all'},
 }
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ class Variant:
             if not 0 <= p['amount'] < 1: raise ValueError(f"prune amount is the fraction of weights removed, in [0, 1), not {p['amount']}")
         if self.kind == 'onnx' and p['quantize'] not in (None, 'int8', 'uint8'):
             raise ValueError(f"onnx quantize must be None, 'int8' or 'uint8', not {p['quantize']!r}")
+        if self.kind == 'onnx' and p['reduce_range'] not in (True, False, 'auto'):
+            raise ValueError(f"onnx reduce_range must be True, False or 'auto', not {p['reduce_range']!r}")
         json.dumps(p)                                                       # params must be JSON (they key the cache)
         object.__setattr__(self, 'params', p)
 
@@ -179,7 +181,7 @@ def _onnx(m, p, args, info):
     from hwnb.onnx_graph import export, load
     from hwnb.onnx_profile import quantize
     if args is None: raise ValueError("an 'onnx' variant needs example_inputs to export the model")
-    d = Path(tempfile.mkdtemp(prefix='hwnb-onnx-'))
+    d, rr = Path(tempfile.mkdtemp(prefix='hwnb-onnx-')), False
     try:
         dyn = tuple({0: torch.export.Dim('batch')} if isinstance(a, torch.Tensor) and a.ndim else None for a in args)
         with warnings.catch_warnings():
@@ -192,13 +194,15 @@ def _onnx(m, p, args, info):
                 proto = load(path)
                 del proto.graph.value_info[:]     # the exporter's value_info trips onnxruntime's shape inference in quantize_dynamic
                 root = logging.getLogger(); lvl = root.level; root.setLevel(logging.ERROR)   # its 'consider pre-processing' advice
-                try: path = quantize(proto, d / 'model.int8.onnx', weight_type=p['quantize'], per_channel=p['per_channel'])
+                from hwnb.onnx_profile import ort_reduce_range
+                rr = ort_reduce_range() if p['reduce_range'] == 'auto' else p['reduce_range']
+                try: path = quantize(proto, d / 'model.int8.onnx', weight_type=p['quantize'], per_channel=p['per_channel'], reduce_range=rr)
                 finally: root.setLevel(lvl)
         om = OrtModule(path, p['opt_level'], torch.get_num_threads())
     except BaseException:
         shutil.rmtree(d, ignore_errors=True); raise
     weakref.finalize(om, shutil.rmtree, str(d), True)                      # the files go with the module
-    info['impl'] = f"onnxruntime, {p['quantize'] or 'fp32'} weights, opt_level={p['opt_level']}"
+    info['impl'] = f"onnxruntime, {p['quantize'] or 'fp32'} weights{' (7-bit range)' if p['quantize'] and rr else ''}, opt_level={p['opt_level']}"
     return om
 
 def _compile(m, p, args, info):

@@ -105,6 +105,18 @@ def test_onnx_int8_variant_runs_like_the_model(lin, x):
     assert m(torch.randn(5, D)).shape == (5, D)                       # dynamic batch: an eval_fn may use another batch size
 
 
+def test_ort_reduce_range_on_cpus_without_vnni():
+    "ONNX Runtime's guide: 7-bit weights (reduce_range) on x86 CPUs without VNNI, where u8s8 int8 kernels can saturate."
+    from hwnb.onnx_profile import ort_reduce_range
+    assert ort_reduce_range(('avx2', 'fma')) is True                                  # AVX2 only
+    assert ort_reduce_range(('avx2', 'avx512', 'fma')) is True                        # AVX-512 without VNNI
+    assert ort_reduce_range(('avx2', 'avx512', 'avx512_vnni')) is False
+    assert ort_reduce_range(('avx2', 'avx_vnni', 'fma')) is False
+    assert ort_reduce_range(('neon', 'i8mm')) is False                                # Arm: no u8s8 saturation
+    assert Variant('o', 'onnx').params['reduce_range'] == 'auto'
+    with pytest.raises(ValueError, match='reduce_range'): Variant('o', 'onnx', {'reduce_range': 7})
+
+
 def test_variant_names_and_params():
     with pytest.raises(ValueError, match='int8-dynamic'): variant('int8-dynamik')
     with pytest.raises(ValueError, match='amount'): Variant('p', 'prune', {'amonut': 0.5})
