@@ -438,7 +438,7 @@ def _price_nodes(model, lo:int, hi:int) -> tuple:
     "(priced entries, entry index per node, module per node, name per node) of nodes `lo:hi`; big graphs are priced in slices, some in forked children."
     n, nv = len(model.graph.node), len(model.graph.value_info)
     margin = _SLICE_MARGIN + nv // 100                       # shape inference lists value_info in node order: read the matching slice
-    tab = _Types(model, nv * lo // max(n, 1) - margin, nv * hi // max(n, 1) + margin) if (lo, hi) != (0, n) else _Types(model)
+    tab = _Types(model, nv * lo // max(n, 1) - margin, nv * hi // max(n, 1) + margin)   # the whole graph: all of value_info, no index
     look, cache, priced, plist, idx, mods, names = tab.__getitem__, {}, {}, [], [], [], []
     for node in islice(model.graph.node, lo, hi):
         op = node.op_type

@@ -6,13 +6,14 @@ Docs: https://hwnb.github.io/hwnb/optimize_measure.html.md"""
 
 # %% ../nbs/06_optimize_measure.ipynb #6ae0d9df
 from __future__ import annotations
-import ctypes, math, os, pickle, select, signal, time
+import ctypes, math, os, time
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
 from torch.utils._pytree import tree_flatten, tree_map
 from torch.utils._python_dispatch import is_traceable_wrapper_subclass
+from .core import ChildError, Forked, can_fork
 
 # %% auto #0
 __all__ = ['MIN_RUNS', 'PEAK_METHOD', 'tensor_bytes', 'stored_bytes', 'as_args', 'batch_size', 'signature', 'time_model',
@@ -94,7 +95,7 @@ def _proc_status() -> dict:
 
 def peak_supported() -> str|None:
     "None if `peak_memory` can measure here, else why not."
-    if not hasattr(os, 'fork'): return 'no os.fork on this platform'
+    if not can_fork(): return 'no usable os.fork on this platform'
     if not os.path.exists('/proc/self/clear_refs'): return 'no /proc/self/clear_refs (Linux only)'
     return None
 
@@ -103,44 +104,22 @@ def _trim():
     try: ctypes.CDLL('libc.so.6').malloc_trim(0)
     except (OSError, AttributeError): pass
 
-def _child(fn, w):
-    try:
-        torch.set_num_threads(1)     # the parent's OpenMP pool does not survive fork(): parallel regions would deadlock
-        _trim()                      # hand free heap pages back, so fn cannot reuse memory already counted as resident
-        with open('/proc/self/clear_refs', 'w') as f: f.write('5')
-        rss0 = _proc_status()['VmRSS']
-        fn()
-        msg = ('ok', _proc_status()['VmHWM'] - rss0)
-    except BaseException as e:
-        msg = ('error', f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
-    try: os.write(w, pickle.dumps(msg))
-    finally: os._exit(0)
+def _child_peak(fn) -> int:
+    "In the forked child: the bytes `fn()` adds to the resident high-water mark."
+    torch.set_num_threads(1)     # the parent's OpenMP pool does not survive fork(): parallel regions would deadlock
+    _trim()                      # hand free heap pages back, so fn cannot reuse memory already counted as resident
+    with open('/proc/self/clear_refs', 'w') as f: f.write('5')
+    rss0 = _proc_status()['VmRSS']
+    fn()
+    return _proc_status()['VmHWM'] - rss0
 
 def peak_memory(fn, timeout_s:float=300.0) -> tuple:
     "(peak bytes `fn()` adds in a forked child, or None; a note saying how it was measured or why not)."
     why = peak_supported()
     if why: return None, f'peak memory not measured: {why}'
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(r); _child(fn, w)
-    os.close(w)
-    data, t_end = b'', time.monotonic() + timeout_s
-    try:
-        while True:
-            left = t_end - time.monotonic()
-            if left <= 0 or not select.select([r], [], [], left)[0]:
-                os.kill(pid, signal.SIGKILL)
-                return None, f'peak memory not measured: the child ran past {timeout_s:g} s'
-            b = os.read(r, 1 << 16)
-            if not b: break
-            data += b
-    finally:
-        os.close(r)
-        os.waitpid(pid, 0)
-    if not data: return None, 'peak memory not measured: the child died without a report'
-    kind, v = pickle.loads(data)
-    return (int(v), PEAK_METHOD) if kind == 'ok' else (None, f'peak memory not measured: {v}')
+    try: return int(Forked(_child_peak, fn).get(timeout_s)), PEAK_METHOD
+    except (ChildError, OSError) as e: return None, f'peak memory not measured: {e}'
+
 
 # %% ../nbs/06_optimize_measure.ipynb #efbf0567
 class OrtModule(nn.Module):
