@@ -36,3 +36,15 @@ def chromium():
 def artifacts():
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+SHARED = Path(os.environ.get('HWNB_SHARED_DIR', ROOT.parent/'shared'))
+
+
+def shared_or_skip(*parts) -> Path:
+    "The path `../shared/<parts>` (the project's shared real data); skip if it is absent, unless HWNB_REQUIRE_SHARED=1 (CI) makes that a failure."
+    p = SHARED.joinpath(*parts)
+    if p.exists(): return p
+    msg = f'{p} is missing: these tests read the real published data in ../shared (set HWNB_SHARED_DIR to its location)'
+    if os.environ.get('HWNB_REQUIRE_SHARED') == '1': pytest.fail(msg)
+    pytest.skip(msg)
