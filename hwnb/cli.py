@@ -71,7 +71,7 @@ def _plan(a):
     from hwnb import llm
     from hwnb.config import setting
     model = llm.from_hf_config(a.model) if a.model.endswith('.json') or '/' in a.model else a.model
-    r = llm.analyze(model, setting('hardware', a.hw), batch=a.batch, prompt_len=a.prompt, gen_len=a.gen, weight_dtype=a.weights,
+    r = llm.analyze(model, setting('hardware', a.hw), batch=a.batch, prompt_len=a.prompt, gen_len=a.gen, weight_format=a.weights,
                     kv_dtype=a.kv, tp=a.tp, price_per_chip_hour=a.price)
     d = {k: (v.item() if hasattr(v, 'item') else list(v) if isinstance(v, tuple) else v) for k, v in r.summary().items()}
     if a.json: print(json.dumps(d, indent=1, default=str)); return 0

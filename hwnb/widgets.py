@@ -136,7 +136,7 @@ def _metrics_html(a, spec_speedup:float) -> str:
 # %% ../nbs/07_widgets.ipynb #1f54d238
 class DeploymentPlanner(_Explorer):
     "Will this LLM fit this chip, how fast, at what cost: controls wired to `hwnb.llm.analyze`."
-    def __init__(self, model='mistral-7b', hw='h100-sxm', weight_dtype='bf16', kv_dtype='bf16', tp:int=1, batch:int=1,
+    def __init__(self, model='mistral-7b', hw='h100-sxm', weight_format='bf16', kv_dtype='bf16', tp:int=1, batch:int=1,
                  prompt_len:int=1024, gen_len:int=256, alpha:float=0.0, gamma:int=4, draft_cost:float=0.05, price_per_chip_hour:float=0.0):
         from hwnb import llm
         from hwnb.llm_config import model_names
@@ -160,7 +160,7 @@ class DeploymentPlanner(_Explorer):
         self.update_times_s = []
         a, hwo = self._analyze()
         self.mem_chart = alt.JupyterChart(memory_chart(a, hwo))
-        self.roof_chart = alt.JupyterChart(roofline.chart(hwo, points=a.layers, color_by='phase'))
+        self.roof_chart = alt.JupyterChart(roofline.chart(hwo, points=a.ops, color_by='phase'))
         self.controls = [self.w_model, self.w_hw, self.w_tp, self.w_weights, self.w_kv, self.w_batch, self.w_prompt,
                          self.w_gen, self.w_alpha, self.w_gamma, self.w_price]
         for w in self.controls: w.observe(self._update, names='value')
@@ -171,7 +171,7 @@ class DeploymentPlanner(_Explorer):
 
     def state(self) -> dict:
         "The controls' current values, as `analyze` arguments."
-        return dict(model=self.w_model.value, hw=self.w_hw.value, tp=self.w_tp.value, weight_dtype=self.w_weights.value,
+        return dict(model=self.w_model.value, hw=self.w_hw.value, tp=self.w_tp.value, weight_format=self.w_weights.value,
                     kv_dtype=self.w_kv.value, batch=self.w_batch.value, prompt_len=self.w_prompt.value, gen_len=self.w_gen.value,
                     price_per_chip_hour=self.w_price.value or None)
 
@@ -191,7 +191,7 @@ class DeploymentPlanner(_Explorer):
     def chart(self):
         "The static view: the memory bar above the roofline of the model's ops."
         a, hw = self._analyze()
-        return alt.vconcat(memory_chart(a, hw), roofline.chart(hw, points=a.layers, color_by='phase'))
+        return alt.vconcat(memory_chart(a, hw), roofline.chart(hw, points=a.ops, color_by='phase'))
 
     def _upload(self, change):
         files = change['new']
@@ -215,8 +215,8 @@ class DeploymentPlanner(_Explorer):
         self.w_msg.value = ''
         _redraw(self.mem_chart, memory_spec(a, hw), lambda: memory_chart(a, hw))
         self.w_metrics.value = _metrics_html(a, self.speculative())
-        _redraw(self.roof_chart, roofline.spec(hw, points=a.layers, color_by='phase'),
-                lambda: roofline.chart(hw, points=a.layers, color_by='phase'))
+        _redraw(self.roof_chart, roofline.spec(hw, points=a.ops, color_by='phase'),
+                lambda: roofline.chart(hw, points=a.ops, color_by='phase'))
         self.update_times_s.append(time.perf_counter() - t0)
 
 # %% ../nbs/07_widgets.ipynb #0b7fe7b1
