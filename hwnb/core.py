@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['K', 'M', 'G', 'T', 'P', 'KiB', 'MiB', 'GiB', 'DTYPES', 'OP_SCHEMA', 'COUNT_COLUMNS', 'TIMED_COLUMNS', 'OP_EXTRA',
-           'BOUNDS', 'SOURCES', 'PHASES', 'LAYERS', 'fmt_si', 'closest', 'check_name', 'DType', 'dtype', 'torch_dtype',
-           'check_ops', 'derive', 'layer', 'renamed', 'atomic_path', 'write_atomic', 'ChildError', 'can_fork',
-           'cpu_workers', 'Forked']
+__all__ = ['K', 'M', 'G', 'T', 'P', 'KiB', 'MiB', 'GiB', 'J_PER_KWH', 'DTYPES', 'OP_SCHEMA', 'COUNT_COLUMNS', 'TIMED_COLUMNS',
+           'OP_EXTRA', 'BOUNDS', 'SOURCES', 'PHASES', 'LAYERS', 'fmt_si', 'closest', 'check_name', 'DType', 'dtype',
+           'torch_dtype', 'check_ops', 'derive', 'layer', 'renamed', 'atomic_path', 'write_atomic', 'ChildError',
+           'can_fork', 'cpu_workers', 'Forked']
 
 # %% ../nbs/00_core.ipynb #2bdc5a03
 K, M, G, T, P = 1e3, 1e6, 1e9, 1e12, 1e15   # SI prefixes: 1 GB = G bytes, 1 TFLOP/s = T FLOP/s
 KiB, MiB, GiB = 2**10, 2**20, 2**30        # binary prefixes, only for vendor figures quoted in GiB
+J_PER_KWH = 3.6e6                          # joules in a kilowatt-hour
 
 # %% ../nbs/00_core.ipynb #dba63f57
 _PREFIXES = [(1e18, 'E'), (1e15, 'P'), (1e12, 'T'), (1e9, 'G'), (1e6, 'M'), (1e3, 'k'), (1, ''), (1e-3, 'm'), (1e-6, 'µ'), (1e-9, 'n')]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields, replace
 import numpy as np
-from .core import dtype, check_name, check_ops, derive, renamed
+from .core import dtype, check_name, check_ops, derive, renamed, J_PER_KWH
 from .config import setting
 from .hardware import Hardware, get as get_hw
 from .llm_config import ModelConfig, get_model, from_hf_config, model_names, params_total, params_active
@@ -22,7 +22,8 @@ __all__ = ['NORM_FLOPS', 'SOFTMAX_FLOPS', 'GATED_ACT_FLOPS', 'RESIDUAL_FLOPS', '
            'MAX_CHIPS', 'QUANTIZED_OPS', 'attention_pairs', 'experts_touched', 'link_bw', 'check_parallel',
            'weights_per_chip', 'kv_bytes_per_seq_chip', 'act_bytes_per_chip', 'max_concurrent', 'Workload',
            'Deployment', 'Formats', 'Efficiency', 'efficiency', 'inputs', 'evaluate', 'min_chips', 'LLMAnalysis',
-           'analyze', 'op_table', 'expected_tokens', 'speculative_speedup', 'Calibration', 'calibrate']
+           'analyze', 'op_table', 'memory_breakdown', 'expected_tokens', 'speculative_speedup',
+           'speculative_tokens_per_s', 'Calibration', 'calibrate']
 
 # %% ../nbs/05b_llm.ipynb #684fdec0
 NORM_FLOPS = 4        # RMSNorm, per element: square, accumulate, scale by 1/rms, multiply by weight
@@ -353,7 +354,7 @@ def evaluate(m:ModelConfig, hws, weight_formats, kv_dtypes, H, F, K, B, P, G,
     return dict(act_dtype=np.array(acts, dtype=object)[F], prefill_s=prefill, decode_s=decode, tpot_s=tpot, e2e_s=e2e,
                 tokens_per_s=B / tpot, decode_tokens_per_s=1 / tpot, throughput_tokens_per_s=toks / e2e,
                 weight_bytes_per_chip=w_chip, kv_bytes_per_chip=Br * kv_seq, act_bytes_per_chip=act_chip, mem_per_chip=mem,
-                mem_usable_per_chip=usable, fits=mem <= usable, max_batch=d.ep * max_concurrent(usable - w_chip - act_chip, kv_seq),
+                mem_usable_per_chip=usable, mem_capacity_per_chip=np.array([h.mem_capacity for h in hws], dtype=float)[H], fits=mem <= usable, max_batch=d.ep * max_concurrent(usable - w_chip - act_chip, kv_seq),
                 energy_j_per_mtok=chips * tdp * e2e / toks * 1e6, cost_per_mtok=chips * price * e2e / 3600 / toks * 1e6)
 
 # %% ../nbs/05b_llm.ipynb #a094606b
@@ -393,7 +394,7 @@ class LLMAnalysis:
     kv_bytes: float                     # whole cache at the end of generation, all sequences (paged)
     kv_bytes_per_token: float
     weight_bytes_per_chip: float; kv_bytes_per_chip: float; act_bytes_per_chip: float
-    mem_per_chip: float; mem_usable_per_chip: float
+    mem_per_chip: float; mem_usable_per_chip: float; mem_capacity_per_chip: float
     fits: bool
     min_chips: int|None                 # fewest chips that hold it; None if none up to MAX_CHIPS
     min_chips_tp_pp: tuple              # (tp, pp) of that smallest deployment, tensor-parallel preferred; (None, None) if none
@@ -409,6 +410,11 @@ class LLMAnalysis:
 
     @property
     def ttft_s(self) -> float: return self.prefill_s
+
+    @property
+    def energy_kwh_per_mtok(self) -> float|None:
+        "Energy per million output tokens in kWh (None without a TDP)."
+        return None if self.energy_j_per_mtok is None else self.energy_j_per_mtok / J_PER_KWH
 
     @property
     def layers(self):
@@ -445,7 +451,7 @@ def analyze(model, hw=None, workload:Workload|None=None, deployment:Deployment|N
         weight_bytes=weight_bytes(m, f, fm.quantize_embeddings, fm.embeddings_in_weights),
         kv_bytes=float(w.batch * cached_tokens(m, ctx, d.block_size) * kv_bytes_per_token(m, fm.kv_dtype)),
         kv_bytes_per_token=float(kv_bytes_per_token(m, fm.kv_dtype)),
-        **{k: float(r[k]) for k in ('weight_bytes_per_chip', 'kv_bytes_per_chip', 'act_bytes_per_chip', 'mem_per_chip', 'mem_usable_per_chip',
+        **{k: float(r[k]) for k in ('weight_bytes_per_chip', 'kv_bytes_per_chip', 'act_bytes_per_chip', 'mem_per_chip', 'mem_usable_per_chip', 'mem_capacity_per_chip',
                                     'prefill_s', 'decode_s', 'tpot_s', 'e2e_s', 'tokens_per_s', 'decode_tokens_per_s', 'throughput_tokens_per_s')},
         fits=bool(r['fits']), min_chips=n_min, min_chips_tp_pp=(tp_min, pp_min), max_batch=int(r['max_batch']),
         energy_j_per_mtok=opt(r['energy_j_per_mtok']), cost_per_mtok=opt(r['cost_per_mtok']), efficiency=e.name, notes=tuple(notes))
@@ -486,6 +492,14 @@ def op_table(m:ModelConfig, hw:Hardware, w:Workload=Workload(), d:Deployment=Dep
                     act_dtype=act, kv_dtype=fm.kv_dtype)
     return check_ops(df, kind='timed')
 
+# %% ../nbs/05b_llm.ipynb #6140b50a
+def memory_breakdown(a:LLMAnalysis) -> 'pd.DataFrame':
+    "What one chip of analysis `a` holds (weights, KV cache, activations) and its limits (capacity, usable), in bytes."
+    import pandas as pd
+    return pd.DataFrame(dict(part=['weights', 'KV cache', 'activations', 'capacity', 'usable'],
+                             kind=['held'] * 3 + ['limit'] * 2,
+                             bytes=[a.weight_bytes_per_chip, a.kv_bytes_per_chip, a.act_bytes_per_chip, a.mem_capacity_per_chip, a.mem_usable_per_chip]))
+
 # %% ../nbs/05b_llm.ipynb #f68f19eb
 def expected_tokens(alpha, gamma):
     "Expected tokens per speculative step: (1 − α^(γ+1)) / (1 − α); γ + 1 at α = 1 (Leviathan et al. 2023)."
@@ -502,6 +516,11 @@ def speculative_speedup(alpha, gamma, c):
     if (cc < 0).any() or np.isnan(cc).any() or np.isinf(cc).any(): raise ValueError("c, the draft/target cost ratio, must be a finite number >= 0")
     r = np.asarray(expected_tokens(alpha, gamma)) / (np.asarray(gamma, dtype=float) * cc + 1)
     return r.item() if r.ndim == 0 else r
+
+# %% ../nbs/05b_llm.ipynb #7210d5f5
+def speculative_tokens_per_s(a:LLMAnalysis, alpha, gamma, c) -> float:
+    "Decode tokens/s of analysis `a` with speculative decoding: `a.tokens_per_s` × `speculative_speedup(alpha, gamma, c)`."
+    return float(a.tokens_per_s * speculative_speedup(alpha, gamma, c))
 
 # %% ../nbs/05b_llm.ipynb #5d4c7a16
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from .config import setting
 from .hardware import get as get_hw
 from .llm_config import get_model, ModelConfig
 from .llm_formats import weight_format as get_format
-from .llm import analyze, evaluate, inputs
+from .llm import analyze, evaluate, inputs, memory_breakdown, LLMAnalysis
 
 # %% auto #0
-__all__ = ['sweep', 'fit_table', 'fit_chart']
+__all__ = ['MEMORY_PARTS', 'sweep', 'fit_table', 'fit_chart', 'memory_chart']
 
 # %% ../nbs/05c_llm_sweep.ipynb #a7c6ae8c
 _LISTS = {'hws': 'hw', 'weight_dtypes': 'weight_format', 'kv_dtypes': 'kv_dtype'}   # the sweep's deprecated plural names
@@ -96,3 +96,18 @@ def fit_chart(ft:'pd.DataFrame'):
     text = base.mark_text(dy=-6, fontSize=9).encode(text='label:N')
     return (bars + text).properties(width=120, height=180).facet(column=alt.Column('hw:N', title=None, sort=list(dict.fromkeys(ft.hw))),   # chips and formats in the order asked for
                                                               row=alt.Row('model:N', title=None, sort=list(dict.fromkeys(ft.model))))
+
+# %% ../nbs/05c_llm_sweep.ipynb #002a9ed0
+MEMORY_PARTS = ('weights', 'KV cache', 'activations')   # stacking and legend order of the memory bar
+
+def memory_chart(a:LLMAnalysis) -> 'alt.LayerChart':
+    "Stacked bar of weights, KV cache and activations per chip of analysis `a`, against the chip's capacity and usable memory."
+    import altair as alt
+    mb = memory_breakdown(a).assign(GB=lambda d: d.bytes / 1e9)
+    held = mb[mb.kind == 'held'].assign(order=lambda d: [MEMORY_PARTS.index(p) for p in d.part])
+    bars = alt.Chart(held).mark_bar().encode(
+        x=alt.X('sum(GB):Q', title='GB per chip'), color=alt.Color('part:N', sort=list(MEMORY_PARTS), scale=alt.Scale(domain=list(MEMORY_PARTS))),
+        order=alt.Order('order:Q'), tooltip=['part:N', alt.Tooltip('GB:Q', format='.2f')])
+    rules = alt.Chart(mb[mb.kind == 'limit'].rename(columns={'part': 'line'})).mark_rule(strokeWidth=2).encode(
+        x='GB:Q', strokeDash='line:N', tooltip=['line:N', alt.Tooltip('GB:Q', format='.1f')])
+    return (bars + rules).properties(width=520, height=60, title=f"{a.model} on {a.chips} x {a.hw}: {'fits' if a.fits else 'does not fit'}")
