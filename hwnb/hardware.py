@@ -46,7 +46,7 @@ class Figure:
         object.__setattr__(self, 'value', v)
 
 
-# %% ../nbs/01_hardware.ipynb #bdd426d7
+# %% ../nbs/01_hardware.ipynb #70793196
 @classmethod
 def _parse(cls, x, default_source=None, what='figure'):
     "A `Figure` from a catalog entry (`{value, source}` etc.), a bare number (`default_source`), or a `Figure`; errors name `what`."
@@ -163,7 +163,7 @@ class Hardware:
         if not s: return source_id or ''
         return f"{s.get('title', source_id)} <{s['url']}>" if s.get('url') else s.get('title', source_id)
 
-# %% ../nbs/01_hardware.ipynb #621a9ca3
+# %% ../nbs/01_hardware.ipynb #e8e0f71e
 def _mem_usable(self) -> Figure:
     "Main memory a process can plan with: reported by the driver, else the platform's limit, else installed (CPU) or datasheet capacity."
     if self.mem_reported.value is not None: return self.mem_reported
@@ -210,7 +210,7 @@ _RANGES = {  # plausible SI ranges, to catch unit slips
     'cache_bw': (1e9, 1e16),    # B/s
     'link_bw': (1e8, 1e14),     # B/s
     'tdp': (1, 1e4),            # W
-    'ridge': (0.5, 5000),       # FLOP/B, any dtype against main memory
+    'ridge': (0.1, 5000),       # FLOP/B, any dtype against main memory (H20's cut-down fp64 is 0.25)
     'reported': (0.4, 1.1),     # reported (or usable) memory / datasheet capacity: GiB vs GB is +7%, Apple's limit ~2/3..3/4
 }
 
@@ -221,7 +221,7 @@ def _want(x, types, what, example):
     return x
 
 
-# %% ../nbs/01_hardware.ipynb #ab6c8e19
+# %% ../nbs/01_hardware.ipynb #77a517bf
 def _build(name, d, sources=None, default_source=None, measured=False) -> Hardware:
     "A `Hardware` from a catalog entry `d`; a `ValueError`/`TypeError` naming the bad field otherwise."
     _want(name, str, 'hardware name', "a string like 'h100-sxm'")
@@ -349,7 +349,7 @@ def register(hw:Hardware) -> Hardware:
     return hw
 
 
-# %% ../nbs/01_hardware.ipynb #b6ff6a2a
+# %% ../nbs/01_hardware.ipynb #f60cd018
 def from_dict(d:dict, register:bool=False) -> Hardware:
     "A validated `Hardware` from a dict with `name`, `peak_flops` {dtype: FLOP/s}, `mem_bw` (B/s) and `mem_capacity` (B); optional `mem_reported` (B)."
     if not isinstance(d, dict): raise TypeError(f"from_dict takes a dict, not {type(d).__name__}")
