@@ -403,7 +403,7 @@ def override(hw, source:str='user override', **kw) -> Hardware:
 
 # %% ../nbs/01_hardware.ipynb #5db8723e
 def catalog(kind:str|None=None, dtype:str='bf16') -> 'pd.DataFrame':
-    "One row per known chip: vendor, kind, `dtype` peak (FLOP/s), memory (B), bandwidth (B/s), ridge (FLOP/B), TDP (W)."
+    "One row per known chip: vendor, kind, `dtype` peak (FLOP/s), memory (B, datasheet and as reported), bandwidth (B/s), ridge (FLOP/B), TDP (W)."
     import pandas as pd
     rows = []
     for n in names(kind):
@@ -411,7 +411,7 @@ def catalog(kind:str|None=None, dtype:str='bf16') -> 'pd.DataFrame':
         pk = h.peaks.get(dtype)
         pk = pk.value if pk is not None else None
         rows.append(dict(name=n, full_name=h.full_name, vendor=h.vendor, kind=h.kind, peak_flops=pk,
-                         mem_capacity=h.mem_capacity, mem_bw=h.mem_bw, ridge=pk / h.mem_bw if pk else None,
+                         mem_capacity=h.mem_capacity, mem_capacity_reported=h.mem_capacity_reported, mem_bw=h.mem_bw, ridge=pk / h.mem_bw if pk else None,
                          tdp_w=h.tdp_w, dtypes=','.join(h.dtypes)))
     return pd.DataFrame(rows)
 

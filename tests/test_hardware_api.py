@@ -168,3 +168,27 @@ def test_from_dict_generated(case):
     with pytest.raises((ValueError, TypeError)) as e:
         H.from_dict(d)
     assert any(m in str(e.value) for m in expect), f'{e.value!r} names none of {expect}'
+
+
+def test_mem_reported_from_dict_and_override():
+    d = dict(name='rep-chip', peak_flops={'bf16': 1e14}, mem_bw=1e12, mem_capacity=24e9, mem_reported=23.5 * 2**30)
+    hw = H.from_dict(d)
+    assert hw.mem_capacity_reported == 23.5 * 2**30 and hw.mem_reported.source == 'user-supplied'
+    hw2 = H.override('h20', mem_reported=89 * 2**30)
+    assert hw2.mem_capacity_reported == 89 * 2**30 and hw2.mem_reported.source == 'user override'
+    with pytest.raises(ValueError, match='give it in bytes'):
+        H.override('h20', mem_reported=89)              # GiB instead of bytes
+    with pytest.raises(TypeError, match='mem_reported'):
+        H.override('h20', mem_reported='89 GiB')
+
+
+def test_load_file_memory_keys(tmp_path):
+    p = tmp_path/'rep.toml'
+    p.write_text('[sources]\ns = { title = "sheet" }\n[chips.rep-x]\nkind = "gpu"\n[chips.rep-x.peak_flops]\nbf16 = { value = 1e14, source = "s" }\n'
+                 '[chips.rep-x.memory]\nlevel = "hbm"\ncapacity_bytes = { value = 1e10, source = "s" }\nbw = { value = 1e12, source = "s" }\n'
+                 'reported_bytes = { value = 9.5e9, source = "s" }\n')
+    hw = H.load_file(p, register=False)[0]
+    assert hw.mem_capacity_reported == 9.5e9
+    p.write_text(p.read_text().replace('reported_bytes', 'reported_gib'))
+    with pytest.raises(ValueError, match=r"memory has unknown keys \['reported_gib'\]"):
+        H.load_file(p, register=False)
