@@ -101,7 +101,8 @@ def test_fp16_acc16_in_roofline():
 GiB = 2**30
 # figures read in published logs (torch "total capacity", nvidia-smi, ROCm): see each entry's source
 REPORTED_GIB = {'h100-sxm': 79.11, 'a100-sxm-40gb': 39.50, 'rtx-4090': 23.64, 'rtx-3090': 23.70, 't4': 14.75,
-                'v100-sxm-32gb': 31.74, 'l40': 44.40, 'rtx-6000-ada': 44.43, 'l4': 23034 / 1024, 'mi355x': 287.98}
+                'v100-sxm-32gb': 31.74, 'l40': 44.40, 'rtx-6000-ada': 44.43, 'l4': 23034 / 1024, 'mi355x': 287.98,
+                'a10g': 22.20, 'a100-sxm-80gb': 79.14, 'rtx-5090': 31.36, 'l40s': 44.42}
 
 
 @pytest.mark.parametrize('name,gib', sorted(REPORTED_GIB.items()))
