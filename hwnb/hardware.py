@@ -215,8 +215,9 @@ _RANGES = {  # plausible SI ranges, to catch unit slips
 }
 
 def _want(x, types, what, example):
-    "`x` if it is one of `types`, else a `TypeError` naming `what` and showing an `example`."
-    if isinstance(x, bool) and bool not in (types if isinstance(types, tuple) else (types,)) or not isinstance(x, types):
+    "`x` if it is one of `types` (a bool only where `bool` is asked for), else a `TypeError` naming `what` and showing an `example`."
+    types = types if isinstance(types, tuple) else (types,)
+    if not isinstance(x, types) or (isinstance(x, bool) and bool not in types):
         raise TypeError(f"{what} must be {example}, not {x!r}")
     return x
 
@@ -382,7 +383,7 @@ def load_file(path, register:bool=True) -> list:
 
 # %% ../nbs/01_hardware.ipynb #b9c41039
 def override(hw, source:str='user override', **kw) -> Hardware:
-    "A copy of `hw` with figures replaced: `peak_flops={dtype: FLOP/s}`, `mem_bw`, `mem_capacity`, `tdp_w`, `name`, `full_name`."
+    "A copy of `hw` with figures replaced: `peak_flops={dtype: FLOP/s}`, `mem_bw`, `mem_capacity` (drops the reported figure unless `mem_reported` is given too), `mem_reported`, `tdp_w`, `name`, `full_name`."
     hw = get(hw) if isinstance(hw, str) else hw
     bad = set(kw) - {'peak_flops', 'mem_bw', 'mem_capacity', 'mem_reported', 'tdp_w', 'name', 'full_name'}
     if bad: raise ValueError(f"cannot override {sorted(map(str, bad))}; allowed: peak_flops, mem_bw, mem_capacity, mem_reported, tdp_w, name, full_name")
@@ -394,7 +395,10 @@ def override(hw, source:str='user override', **kw) -> Hardware:
         ch['peaks'] = MappingProxyType({**hw.peaks, **{d: F(v, f'peak_flops {d}') for d, v in kw['peak_flops'].items()}})
     mem = hw.memory
     if 'mem_bw' in kw: mem = replace(mem, bw=F(kw['mem_bw'], 'mem_bw'))
-    if 'mem_capacity' in kw: mem = replace(mem, capacity=F(kw['mem_capacity'], 'mem_capacity'))
+    if 'mem_capacity' in kw:
+        mem = replace(mem, capacity=F(kw['mem_capacity'], 'mem_capacity'))
+        gone = Figure(None, reason='dropped: mem_capacity was overridden')   # the catalog's reported figure belongs to the old capacity
+        ch.update(mem_reported=gone, mem_limit=gone)
     if 'mem_reported' in kw: ch['mem_reported'] = F(kw['mem_reported'], 'mem_reported')
     if 'tdp_w' in kw: ch['tdp'] = F(kw['tdp_w'], 'tdp_w')
     for k in ('name', 'full_name'):

@@ -192,3 +192,12 @@ def test_load_file_memory_keys(tmp_path):
     p.write_text(p.read_text().replace('reported_bytes', 'reported_gib'))
     with pytest.raises(ValueError, match=r"memory has unknown keys \['reported_gib'\]"):
         H.load_file(p, register=False)
+
+
+def test_override_capacity_drops_reported():
+    "A smaller memory variant must not keep the catalog's reported figure of the bigger one."
+    hw = H.get('a100-sxm-80gb', mem_capacity=40e9)
+    assert hw.mem_reported.value is None and hw.mem_capacity_reported == 40e9
+    hw = H.get('a100-sxm-80gb', mem_capacity=40e9, mem_reported=39.5 * 2**30)
+    assert hw.mem_capacity_reported == 39.5 * 2**30
+    assert H.get('apple-m2-max', mem_capacity=64e9).mem_capacity_reported == 64e9
