@@ -6,7 +6,7 @@ Docs: https://hwnb.github.io/hwnb/validation.html.md"""
 
 # %% ../nbs/05e_validation.ipynb #d463084b
 from __future__ import annotations
-import csv, inspect, io, math
+import csv, io, math
 from importlib import resources
 from pathlib import Path
 import numpy as np
@@ -104,24 +104,18 @@ def cases(path=None) -> pd.DataFrame:
     return df
 
 # %% ../nbs/05e_validation.ipynb #2203a0c1
-def _efficiency_kwargs(efficiency='ideal', compute_eff=None, bw_eff=None) -> tuple:
-    "(keyword arguments for `hwnb.llm.analyze`, a label) for an efficiency name, a (compute_eff, bw_eff) pair or an object with both."
-    params = inspect.signature(llm.analyze).parameters
+def _efficiency(efficiency='ideal', compute_eff=None, bw_eff=None) -> 'llm.Efficiency':
+    "The `hwnb.llm.Efficiency` for a name, an Efficiency, a calibration, a (compute_eff, bw_eff) pair or a dict of them."
     if compute_eff is not None or bw_eff is not None: efficiency = (1.0 if compute_eff is None else compute_eff, 1.0 if bw_eff is None else bw_eff)
-    if isinstance(efficiency, str):
-        if 'efficiency' in params: return dict(efficiency=efficiency), efficiency     # the lead's named models, once analyze has them
-        if efficiency != 'ideal':
-            raise ValueError(f"unknown efficiency {efficiency!r}: today's hwnb.llm.analyze knows only 'ideal'; "
-                             "pass a (compute_eff, bw_eff) pair or an object with those attributes")
-        return {}, 'ideal'
-    if isinstance(efficiency, dict): ce, be = efficiency.get('compute_eff', 1.0), efficiency.get('bw_eff', 1.0)
-    elif isinstance(efficiency, (tuple, list)) and len(efficiency) == 2: ce, be = efficiency
-    elif hasattr(efficiency, 'compute_eff') and hasattr(efficiency, 'bw_eff'): ce, be = efficiency.compute_eff, efficiency.bw_eff
-    else: raise TypeError(f"efficiency must be a name, a (compute_eff, bw_eff) pair, a dict or a Calibration, not {type(efficiency).__name__}")
-    for n, v in (('compute_eff', ce), ('bw_eff', be)):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 < v <= 1:
-            raise ValueError(f"{n} must be a number in (0, 1], not {v!r}")
-    return dict(compute_eff=float(ce), bw_eff=float(be)), f'compute_eff={ce:g}, bw_eff={be:g}'
+    if isinstance(efficiency, dict): efficiency = (efficiency.get('compute_eff', 1.0), efficiency.get('bw_eff', 1.0))
+    if isinstance(efficiency, (tuple, list)):
+        if len(efficiency) != 2: raise ValueError(f"an efficiency pair is (compute_eff, bw_eff), not {efficiency!r}")
+        ce, be = efficiency
+        for n, v in (('compute_eff', ce), ('bw_eff', be)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 < v <= 1:
+                raise ValueError(f"{n} must be a number in (0, 1], not {v!r}")
+        return llm.Efficiency(float(ce), float(be), name=f'compute_eff={ce:g}, bw_eff={be:g}')
+    return llm.efficiency(efficiency)
 
 # %% ../nbs/05e_validation.ipynb #a14ff2b6
 def _analyze_args(c) -> tuple:
@@ -131,29 +125,18 @@ def _analyze_args(c) -> tuple:
     notes = []
     if not kv and P == 0: notes.append('empty prompt predicted with prompt_len=1')
     if not kv and G == 0: notes.append('no output predicted with gen_len=1')
-    kw = dict(model=c.model, hw=c.hw, batch=1 if kv else int(c.batch), prompt_len=max(P, 1), gen_len=max(G, 1), weight_dtype=c.weight_format,
+    kw = dict(model=c.model, hw=c.hw, batch=1 if kv else int(c.batch), prompt_len=max(P, 1), gen_len=max(G, 1), weight_format=c.weight_format,
               kv_dtype=c.kv_dtype, act_dtype=c.act_dtype or None, tp=int(c.tp), pp=int(c.pp))
-    params = inspect.signature(llm.analyze).parameters
-    if pd.notna(c.gpu_memory_utilization):
-        kw['gpu_memory_utilization' if 'gpu_memory_utilization' in params else 'mem_util'] = float(c.gpu_memory_utilization)
-    if kv and pd.notna(c.block_size) and 'block_size' in params: kw['block_size'] = int(c.block_size)
-    if 'engine' in params: kw['engine'] = c.engine                  # the engine's conventions, once analyze takes `engine=`
+    if pd.notna(c.gpu_memory_utilization): kw['gpu_memory_utilization'] = float(c.gpu_memory_utilization)
+    if kv and pd.notna(c.block_size): kw['block_size'] = int(c.block_size)
     return kw, notes
 
 # %% ../nbs/05e_validation.ipynb #90fe85d8
-def _kv_from_memory(c, r) -> tuple:
-    "KV capacity (tokens or blocks) from today's memory outputs: usable memory less weights and activations, over KV bytes a token a chip."
-    cached = r.kv_bytes / (r.batch * r.kv_bytes_per_token)                   # tokens the cache holds per sequence (block-rounded)
-    per_token_chip = r.kv_bytes_per_chip / (r.batch * cached)
-    tokens = math.floor((r.mem_usable_per_chip - r.weight_bytes_per_chip - r.act_bytes_per_chip) / per_token_chip)
-    note = ('derived from today\'s analyze memory outputs: (mem_usable_per_chip - weights - activations) / KV bytes a token a chip; '
-            'no reserve outside torch, datasheet memory')
-    if c.metric == 'kv_capacity_tokens': return float(tokens), note
-    return float(tokens // int(c.block_size)) if pd.notna(c.block_size) else math.nan, note
-
-def _from_result(c, r, derive_kv:bool=False) -> tuple:
+def _from_result(c, r) -> tuple:
     "(predicted value in the SI unit of `measured`, note) of metric `c.metric` from an `LLMAnalysis`."
     B, P, G, m = r.batch, r.prompt_len, r.gen_len, c.metric
+    if m not in KV_METRICS and not r.fits:
+        return math.nan, f'not predicted: hwnb finds it does not fit ({r.mem_per_chip / 1e9:.1f} GB a chip needed, {r.mem_usable_per_chip / 1e9:.1f} GB usable), so it reports no speed'
     if m == 'decode_tokens_per_s': return 1 / r.tpot_s, ''
     if m == 'prefill_tokens_per_s': return B * P / r.prefill_s, ''
     if m == 'ttft': return getattr(r, 'ttft_s', r.prefill_s), ''
@@ -162,30 +145,25 @@ def _from_result(c, r, derive_kv:bool=False) -> tuple:
     thr = B * G / r.e2e_s if thr is None else thr
     if m == 'throughput_tokens_per_s': return thr, ''
     if m == 'throughput_tokens_per_s_per_gpu': return thr / r.chips, ''
-    v = getattr(r, m, None)
-    if v is not None: return float(v), ''
-    if derive_kv: return _kv_from_memory(c, r)
-    return math.nan, f'not predicted: hwnb.llm.analyze has no {m} output yet (issue 15, section 3); derive_kv=True estimates it'
+    return float(getattr(r, m)), ''                                     # kv_capacity_tokens, kv_capacity_blocks
 
 # %% ../nbs/05e_validation.ipynb #a2bae219
-def predict(c, efficiency='ideal', compute_eff=None, bw_eff=None, derive_kv:bool=False) -> tuple:
+def predict(c, efficiency='ideal', compute_eff=None, bw_eff=None) -> tuple:
     "(predicted, note) for one case (a row of `cases()`); NaN with the reason where today's model cannot predict it."
     kw, notes = _analyze_args(c)
-    ekw, _ = _efficiency_kwargs(efficiency, compute_eff, bw_eff)
-    try: r = llm.analyze(**kw, **ekw)
-    except (ValueError, TypeError) as e: return math.nan, f'not predicted: {e}'
-    v, note = _from_result(c, r, derive_kv)
-    if not r.fits and c.metric not in KV_METRICS:
-        notes.append(f'hwnb finds it does not fit ({r.mem_per_chip / 1e9:.1f} GB a chip needed, {r.mem_usable_per_chip / 1e9:.1f} GB usable); predicted anyway')
+    e = _efficiency(efficiency, compute_eff, bw_eff)
+    try: r = llm.analyze(**kw, efficiency=e)
+    except (ValueError, TypeError) as ex: return math.nan, f'not predicted: {ex}'
+    v, note = _from_result(c, r)
     return v, '; '.join([note, *notes] if note else notes)
 
 # %% ../nbs/05e_validation.ipynb #46316de7
-def run(efficiency='ideal', df=None, compute_eff=None, bw_eff=None, derive_kv:bool=False, progress:bool=True) -> pd.DataFrame:
+def run(efficiency='ideal', df=None, compute_eff=None, bw_eff=None, progress:bool=True) -> pd.DataFrame:
     "`cases()` (or `df`) plus `predicted` (SI units, as `measured`), `ratio` = predicted/measured, `err`, `pred_note` and `efficiency`."
     from tqdm.auto import tqdm
-    _, label = _efficiency_kwargs(efficiency, compute_eff, bw_eff)       # raises before any work on a bad efficiency
+    label = _efficiency(efficiency, compute_eff, bw_eff).name            # raises before any work on a bad efficiency
     df = cases() if df is None else df
-    out = [predict(c, efficiency, compute_eff, bw_eff, derive_kv)
+    out = [predict(c, efficiency, compute_eff, bw_eff)
            for c in tqdm(df.itertuples(index=False), total=len(df), disable=not progress, desc='validation cases')]
     res = df.assign(predicted=[v for v, _ in out], pred_note=[n for _, n in out], efficiency=label)
     res['ratio'] = res.predicted / res.measured
