@@ -6,7 +6,9 @@ Docs: https://hwnb.github.io/hwnb/llm.html.md"""
 
 # %% ../nbs/05b_llm.ipynb #4269284a
 from __future__ import annotations
-import math
+import functools, json, math
+from importlib import resources
+from pathlib import Path
 from dataclasses import dataclass, field, fields, replace
 import numpy as np
 from .core import dtype, check_name, check_ops, derive, renamed, J_PER_KWH
@@ -18,12 +20,13 @@ from .llm_formats import (WeightFormat, weight_format, weight_bytes, weight_byte
 
 # %% auto #0
 __all__ = ['NORM_FLOPS', 'SOFTMAX_FLOPS', 'GATED_ACT_FLOPS', 'RESIDUAL_FLOPS', 'LOGITS_BYTES', 'LINK_DIRECTIONS',
-           'NCCL_STEP_LATENCY_S', 'NCCL_BASE_LATENCY_S', 'MAX_SEQUENCES', 'OP_NAMES', 'EFFICIENCIES', 'TPOT_SAMPLES',
-           'MAX_CHIPS', 'QUANTIZED_OPS', 'attention_pairs', 'experts_touched', 'link_bw', 'check_parallel',
-           'weights_per_chip', 'kv_bytes_per_token_chip', 'kv_bytes_per_seq_chip', 'act_bytes_per_chip',
-           'max_concurrent', 'Workload', 'Deployment', 'Formats', 'Efficiency', 'efficiency', 'inputs', 'evaluate',
-           'min_chips', 'LLMAnalysis', 'analyze', 'op_table', 'memory_breakdown', 'expected_tokens',
-           'speculative_speedup', 'speculative_tokens_per_s', 'Calibration', 'calibrate']
+           'NCCL_STEP_LATENCY_S', 'NCCL_BASE_LATENCY_S', 'QUANTIZED_OPS', 'MAX_SEQUENCES', 'OP_NAMES',
+           'KERNEL_FAMILIES', 'EFFICIENCIES', 'DEFAULT_EFFICIENCY', 'ENGINE_NAMES', 'TPOT_SAMPLES', 'MAX_CHIPS',
+           'attention_pairs', 'experts_touched', 'link_bw', 'check_parallel', 'weights_per_chip',
+           'kv_bytes_per_token_chip', 'kv_bytes_per_seq_chip', 'act_bytes_per_chip', 'max_concurrent', 'Workload',
+           'Deployment', 'Formats', 'kernel_family', 'Efficiency', 'calibrated_path', 'calibrated', 'efficiency',
+           'inputs', 'evaluate', 'min_chips', 'LLMAnalysis', 'analyze', 'op_table', 'memory_breakdown',
+           'expected_tokens', 'speculative_speedup', 'speculative_tokens_per_s', 'Calibration', 'calibrate']
 
 # %% ../nbs/05b_llm.ipynb #684fdec0
 NORM_FLOPS = 4        # RMSNorm, per element: square, accumulate, scale by 1/rms, multiply by weight
@@ -55,9 +58,12 @@ def experts_touched(n_experts, k, tokens):
     return n_experts * (1 - (1 - k / n_experts) ** t)
 
 # %% ../nbs/05b_llm.ipynb #9910b0fd
+QUANTIZED_OPS = ('attn/qkv', 'attn/o', 'mlp/gate_up', 'mlp/down', 'moe/gate_up', 'moe/down')   # the ops whose weights are in the weight format
+
 @dataclass(frozen=True)
 class _Op:
     op: str; module: str; count: int; flops: object; bytes: object; shape: tuple; kind: str = 'compute'  # kind: compute|allreduce|all2all
+    tokens: object = None                                                                             # a GEMM's M (rows), for its efficiency
 
 def _ops(m:ModelConfig, B, q, c, wb, a, kv_b, emb_b, hi_b, tp:int=1, ep:int=1, flash:bool=True, causal_full:bool=True) -> list:
     "Every op of one pass on one chip: `B` sequences (this chip's), `q` new tokens each, `c` cached; byte widths wb (weights), a (act), kv_b, emb_b, hi_b; arrays broadcast."
@@ -68,14 +74,14 @@ def _ops(m:ModelConfig, B, q, c, wb, a, kv_b, emb_b, hi_b, tp:int=1, ep:int=1, f
     pairs, keys = attention_pairs(q, c, m.sliding_window, causal_full)
     ops = []
     def mm(op, mod, count, tok, k, n, wbytes, out_b=None):
-        ops.append(_Op(op, mod, count, 2 * tok * k * n, k * n * wbytes + tok * k * a + tok * n * (a if out_b is None else out_b), (tok, k, n)))
+        ops.append(_Op(op, mod, count, 2 * tok * k * n, k * n * wbytes + tok * k * a + tok * n * (a if out_b is None else out_b), (tok, k, n), tokens=tok))
     def ew(op, mod, count, n_el, flops_per, reads, writes=1, w=0.0):
         ops.append(_Op(op, mod, count, flops_per * n_el, (reads + writes) * n_el * a + w, (n_el,)))
     ops.append(_Op('embed', 'model.embed_tokens', 1, 0 * t, t * d * (emb_b + a), (t, d)))          # a gather: no FLOPs
     ew('norm/attn', 'model.layers.*.input_layernorm', L, t * d, NORM_FLOPS, 1, w=d * hi_b)
     qkv_out = t * hq * hd * a + 2 * t * hk * hd * kv_b                                          # k, v go to the cache in kv_dtype
     ops.append(_Op('attn/qkv', 'model.layers.*.self_attn.qkv_proj', L, 2 * t * d * (hq + 2 * hk) * hd,
-                   d * (hq + 2 * hk) * hd * wb + t * d * a + qkv_out, (t, d, (hq + 2 * hk) * hd)))
+                   d * (hq + 2 * hk) * hd * wb + t * d * a + qkv_out, (t, d, (hq + 2 * hk) * hd), tokens=t))
     qo, kv_read = 2 * t * hq * hd * a, 2 * B * hk * keys * hd * kv_b                              # Q in + O out; K and V from the cache
     scores = B * hq * pairs
     if flash:
@@ -94,10 +100,10 @@ def _ops(m:ModelConfig, B, q, c, wb, a, kv_b, emb_b, hi_b, tp:int=1, ep:int=1, f
         touched = experts_touched(E, k, t * ep) / ep                                   # of this chip's E/ep experts
         tk = t * k                                                                      # expert-token pairs on this chip (expected)
         ops.append(_Op('moe/gate_up', 'model.layers.*.mlp.experts', L, 2 * tk * d * 2 * ffn,
-                       touched * d * 2 * ffn * wb + tk * d * a + tk * 2 * ffn * a, (tk, d, 2 * ffn)))
+                       touched * d * 2 * ffn * wb + tk * d * a + tk * 2 * ffn * a, (tk, d, 2 * ffn), tokens=tk / np.maximum(touched, 1e-9)))
         ew('moe/act', 'model.layers.*.mlp.experts.act_fn', L, tk * ffn, GATED_ACT_FLOPS, 2)
         ops.append(_Op('moe/down', 'model.layers.*.mlp.experts', L, 2 * tk * ffn * d,
-                       touched * ffn * d * wb + tk * ffn * a + tk * d * a, (tk, ffn, d)))
+                       touched * ffn * d * wb + tk * ffn * a + tk * d * a, (tk, ffn, d), tokens=tk / np.maximum(touched, 1e-9)))
         if ep > 1: ops.append(_Op('comm/all2all', 'model.layers.*.mlp', 2 * L, 0 * t, tk * d * a, (tk, d), 'all2all'))
     else:
         mm('mlp/gate_up', 'model.layers.*.mlp.gate_up_proj', L, t, d, 2 * ffn, wb)
@@ -114,11 +120,14 @@ def _overhead(o:_Op, ovh) -> float:
     if o.kind != 'compute': return 0.0
     return float(ovh.get(o.op, 0.0)) if isinstance(ovh, dict) else float(ovh)
 
-def _op_time(o:_Op, peak, bw, link_bw, link_lat, tp, ep, ce=1.0, be=1.0, ovh=0.0):
-    "Seconds of one instance of op `o`: its roofline bound plus the fixed per-op cost `ovh`; collectives on the link."
-    if o.kind == 'allreduce': return 2 * (tp - 1) / tp * o.bytes / link_bw + 2 * (tp - 1) * link_lat
-    if o.kind == 'all2all': return (ep - 1) / ep * o.bytes / link_bw + (ep - 1) * link_lat
-    return np.maximum(o.flops / (peak * ce), o.bytes / (bw * be)) + _overhead(o, ovh)
+def _op_time(o:_Op, peak, bw, link_bw, link_lat, tp, ep, e, kern=1.0, ovh=0.0):
+    "Seconds of one instance of op `o` under efficiency model `e` (`kern`: its weight kernel's factor): the derated roofline bound plus the fixed cost `ovh`; collectives on the link."
+    lat = link_lat + e.collective_step_s
+    if o.kind == 'allreduce': return 2 * (tp - 1) / tp * o.bytes / link_bw + 2 * (tp - 1) * lat
+    if o.kind == 'all2all': return (ep - 1) / ep * o.bytes / link_bw + (ep - 1) * lat
+    k = kern if o.op in QUANTIZED_OPS else 1.0                           # a weight format's kernel reaches a fraction of the dense one's
+    ramp = 1.0 if o.tokens is None or not e.compute_half_tokens else 1 + e.compute_half_tokens / np.maximum(o.tokens, 1e-9)
+    return np.maximum(o.flops * ramp / (peak * e.compute * k), (o.bytes + e.bandwidth_half_bytes) / (bw * e.bandwidth * k)) + _overhead(o, ovh)
 
 def _pass_time(ops, *args, **kw):
     "Seconds of a whole pass: the sum over ops (each its own max), times each op's count."
@@ -219,6 +228,7 @@ class Workload:
 @dataclass(frozen=True)
 class Deployment:
     "How it is served: parallelism, the link, the memory share and KV blocks (vLLM's names and defaults), the attention kernel, the price."
+    engine: str = 'vllm'                 # the serving engine: its fitted kernel efficiency under efficiency='calibrated'
     tp: int = 1
     pp: int = 1
     ep: int = 1
@@ -230,9 +240,11 @@ class Deployment:
     max_num_batched_tokens: int|None = None   # tokens of the engine's profile run (vLLM's name); None: this workload's prefill
     reserved_bytes_per_chip: float = 0.0      # memory outside the model and KV cache (CUDA context, workspaces, NCCL, CUDA graphs), B
     flash_attention: bool = True
+    cuda_graphs: bool = True             # decode steps replayed as CUDA graphs (vLLM's default): Efficiency.graph_op_overhead_s per op
     causal_full: bool = True             # count masked attention pairs too (FlopCounterMode's convention)
     price_per_chip_hour: float|None = None
     def __post_init__(self):
+        check_name(self.engine, ENGINE_NAMES, 'serving engine')
         for n in ('tp', 'pp', 'ep'): _posint(n, getattr(self, n))
         if self.microbatches is not None: _posint('microbatches', self.microbatches)
         if self.block_size is not None: _posint('block_size', self.block_size)
@@ -259,26 +271,85 @@ class Formats:
         if self.act_dtype is not None: dtype(self.act_dtype)
 
 # %% ../nbs/05b_llm.ipynb #22359110
+KERNEL_FAMILIES = ('dense', 'fp8', 'int8', 'int4', 'fp4', 'gguf')   # weight kernels whose efficiency differs (dequantization)
+
+def kernel_family(f) -> str:
+    "The kernel family of weight format `f`: 'dense' (fp32/bf16/fp16), 'gguf' (llama.cpp's block formats), else its storage dtype."
+    f = weight_format(f)
+    if f.dtype in ('fp32', 'bf16', 'fp16'): return 'dense'
+    if 'ggml' in (f.source or '') or 'llama.cpp' in (f.source or ''): return 'gguf'
+    return f.dtype if f.dtype in KERNEL_FAMILIES else 'int4'
+
 @dataclass(frozen=True)
 class Efficiency:
-    "Fractions of the compute and bandwidth roofs that kernels reach, and a fixed cost per op instance (s, or a dict by op name)."
+    """How close real kernels come to the roofs. `Efficiency()` is the bare roofline ('ideal'). A kernel moving `b` bytes takes
+    `(b + bandwidth_half_bytes) / (bandwidth · mem_bw)`: it reaches half of `bandwidth` at `bandwidth_half_bytes`. A GEMM over `M`
+    tokens reaches `compute · M / (M + compute_half_tokens)` of the peak. The quantized projections run at `kernels[family]` of both.
+    Every op instance costs `op_overhead_s` (eager) or `graph_op_overhead_s` (a decode step captured as a CUDA graph), and every
+    collective step `collective_step_s` more."""
     compute: float = 1.0
     bandwidth: float = 1.0
-    op_overhead_s: object = 0.0
+    op_overhead_s: object = 0.0          # s per op instance, or a dict by op name
     name: str = 'ideal'                  # says where the factors come from; shown in an analysis' notes
+    bandwidth_half_bytes: float = 0.0
+    compute_half_tokens: float = 0.0
+    kernels: dict = field(default_factory=dict)   # kernel family -> fraction of the dense kernel's efficiency
+    graph_op_overhead_s: float|None = None        # per op instance in a CUDA-graph decode step; None: op_overhead_s
+    collective_step_s: float = 0.0
     def __post_init__(self):
         _finite('compute efficiency', self.compute, 0.0, False)
         _finite('bandwidth efficiency', self.bandwidth, 0.0, False)
         _check_overhead(self.op_overhead_s)
+        for n in ('bandwidth_half_bytes', 'compute_half_tokens', 'collective_step_s'): _finite(n, getattr(self, n))
+        if self.graph_op_overhead_s is not None: _finite('graph_op_overhead_s', self.graph_op_overhead_s)
+        if not isinstance(self.kernels, dict): raise TypeError(f"kernels must be a dict of kernel family -> fraction, not {type(self.kernels).__name__}")
+        for fam, v in self.kernels.items():
+            check_name(fam, KERNEL_FAMILIES, 'kernel family'); _finite(f'kernels[{fam!r}]', v, 0.0, False)
+    def kernel(self, family:str) -> float:
+        "The fraction of the dense kernel's efficiency that `family`'s kernels reach (1 where none is given)."
+        return float(self.kernels.get(family, 1.0))
+    def overhead(self, cuda_graphs:bool):
+        "Fixed seconds per op instance of a decode step, with or without CUDA graphs."
+        return self.op_overhead_s if not cuda_graphs or self.graph_op_overhead_s is None else self.graph_op_overhead_s
 
-EFFICIENCIES = {'ideal': Efficiency()}   # named efficiency models: 'ideal' is the bare roofline
+EFFICIENCIES = {'ideal': Efficiency()}   # named efficiency models: 'ideal' is the bare roofline; 'calibrated' is read from data
+DEFAULT_EFFICIENCY = 'ideal'
+ENGINE_NAMES = ('vllm', 'sglang', 'tensorrt-llm', 'llama.cpp', 'mlc-llm', 'exllama', 'lmdeploy', 'gpt-fast', 'generic')
+
+def calibrated_path() -> Path:
+    "The fitted efficiency model, `hwnb/data/efficiency/calibrated.json` (written by `hwnb.llm_fit.save`)."
+    return Path(str(resources.files('hwnb').joinpath('data/efficiency/calibrated.json')))
+
+@functools.lru_cache(maxsize=4)
+def _calibrated_data(path:str) -> dict:
+    p = Path(path)
+    try: d = json.loads(p.read_text(encoding='utf-8'))
+    except (OSError, json.JSONDecodeError) as e: raise ValueError(f"cannot read the calibrated efficiency model {p}: {e}") from None
+    if not isinstance(d, dict) or not isinstance(d.get('generic'), dict) or not isinstance(d.get('engines'), dict):
+        raise ValueError(f"{p} is not a calibrated efficiency model (needs 'generic' and 'engines'); rewrite it with hwnb.llm_fit.save")
+    return d
+
+def calibrated(engine:str='generic', path=None) -> Efficiency:
+    "The fitted efficiency model for `engine`: its kernel factors where it had enough cases, else 'generic' (the name says which)."
+    check_name(engine, ENGINE_NAMES, 'serving engine')
+    d = _calibrated_data(str(path or calibrated_path()))
+    g = d['generic']
+    kern = {f: g[f'kernel_{f}'] for f in ('fp8', 'int8', 'int4', 'gguf') if f'kernel_{f}' in g}
+    base = Efficiency(name='calibrated (generic)', kernels=kern, **{k: v for k, v in g.items() if not k.startswith('kernel_')})
+    if engine not in d['engines']:
+        why = '' if engine == 'generic' else f": {engine} has fewer than {d.get('min_engine_cases', 5)} cases in the validation set"
+        return replace(base, name=f'calibrated (generic{why})')
+    f = d['engines'][engine]
+    return replace(base, compute=base.compute * f['compute'], bandwidth=base.bandwidth * f['bandwidth'], name=f'calibrated ({engine})')
 
 # %% ../nbs/05b_llm.ipynb #e013d9d5
-def efficiency(x=None) -> Efficiency:
-    "The `Efficiency` that `x` names: None or a name in `EFFICIENCIES`, an `Efficiency`, or a calibration with an `.efficiency()` method."
-    if x is None: x = 'ideal'
+def efficiency(x=None, engine:str='generic') -> Efficiency:
+    "The `Efficiency` that `x` names: a name in `EFFICIENCIES` (None: the default, 'calibrated'; for `engine`), an `Efficiency`, or a calibration with an `.efficiency()` method."
+    if x is None: x = DEFAULT_EFFICIENCY
     if isinstance(x, Efficiency): return x
-    if isinstance(x, str): return EFFICIENCIES[check_name(x, EFFICIENCIES, 'efficiency model')]
+    if isinstance(x, str):
+        x = check_name(x, [*EFFICIENCIES, 'calibrated'], 'efficiency model')
+        return calibrated(engine) if x == 'calibrated' else EFFICIENCIES[x]
     if callable(getattr(x, 'efficiency', None)): return x.efficiency()
     raise TypeError(f"efficiency must be a name ({', '.join(EFFICIENCIES)}), an Efficiency or a calibration, not {type(x).__name__}")
 
@@ -299,7 +370,7 @@ def inputs(where:str='analyze', workload=None, deployment=None, formats=None, ef
         if not isinstance(groups[g], cls): raise TypeError(f"{where}(): {g} must be a {cls.__name__}, not {type(groups[g]).__name__}")
         mine = {k: v for k, v in kw.items() if _FIELD_GROUP.get(k) == g}
         if mine: groups[g] = replace(groups[g], **mine)
-    e = efficiency(efficiency_)
+    e = efficiency(efficiency_, groups['deployment'].engine)
     if _COMPUTE in kw or _BANDWIDTH in kw:
         e = replace(e, compute=kw.get(_COMPUTE, e.compute), bandwidth=kw.get(_BANDWIDTH, e.bandwidth), name='custom')
     if 'op_overhead_s' in kw: e = replace(e, op_overhead_s=kw['op_overhead_s'], name='custom' if e.name == 'ideal' else e.name)
@@ -346,12 +417,13 @@ def evaluate(m:ModelConfig, hws, weight_formats, kv_dtypes, H, F, K, B, P, G,
     mb = np.minimum(d.pp, Br) if d.microbatches is None else np.full_like(Br, d.microbatches)
     if (mb > Br).any(): raise ValueError(f"microbatches must be between 1 and the batch per chip ({int(Br.min())}), not {d.microbatches}")
     Bm = np.ceil(Br / mb)
-    targs, tkw = (peak, bw, link, d.link_latency_s, d.tp, d.ep), dict(ce=e.compute, be=e.bandwidth, ovh=e.op_overhead_s)
-    def step(q, c):                  # a pass of all micro-batches: (mb + pp − 1) stage times, plus one activation hop per stage boundary
-        T = _pass_time(_ops(m, Bm, q, c, wb, a, kv_b, emb_b, hi_b, d.tp, d.ep, d.flash_attention, d.causal_full), *targs, **tkw)
+    kern = np.array([e.kernel(kernel_family(f)) for f in fmts])[F]
+    targs = (peak, bw, link, d.link_latency_s, d.tp, d.ep, e, kern)
+    def step(q, c, ovh):             # a pass of all micro-batches: (mb + pp − 1) stage times, plus one activation hop per stage boundary
+        T = _pass_time(_ops(m, Bm, q, c, wb, a, kv_b, emb_b, hi_b, d.tp, d.ep, d.flash_attention, d.causal_full), *targs, ovh=ovh)
         return (mb + d.pp - 1) * T / d.pp + (d.pp - 1) * (Bm * q * m.hidden * a / link + d.link_latency_s)
-    prefill, decode = step(P, 0), step(1, P)
-    tpot = sum(step(1, P + s * (G - 1) / (TPOT_SAMPLES - 1)) for s in range(TPOT_SAMPLES)) / TPOT_SAMPLES
+    prefill, decode = step(P, 0, e.op_overhead_s), step(1, P, e.overhead(d.cuda_graphs))
+    tpot = sum(step(1, P + s * (G - 1) / (TPOT_SAMPLES - 1), e.overhead(d.cuda_graphs)) for s in range(TPOT_SAMPLES)) / TPOT_SAMPLES
     e2e = prefill + (G - 1) * tpot
     w_chip = np.array([weights_per_chip(m, f, d.tp, d.pp, d.ep, fm.quantize_embeddings, fm.embeddings_in_weights) for f in fmts])[F]
     kv_seq = kv_bytes_per_seq_chip(m, P + G, kv_b, d.tp, d.pp, d.block_size)
@@ -486,8 +558,6 @@ def analyze(model, hw=None, workload:Workload|None=None, deployment:Deployment|N
     return replace(res, ops=op_table(m, hw, w, d, fm, e))
 
 # %% ../nbs/05b_llm.ipynb #987e8fa1
-QUANTIZED_OPS = ('attn/qkv', 'attn/o', 'mlp/gate_up', 'mlp/down', 'moe/gate_up', 'moe/down')   # the ops whose weights are in the weight format
-
 def op_table(m:ModelConfig, hw:Hardware, w:Workload=Workload(), d:Deployment=Deployment(), fm:Formats=Formats(), e:Efficiency=Efficiency()):
     "The per-op DataFrame of one micro-batch's prefill and decode on the busiest chip, in hwnb.core.OP_SCHEMA columns (passes check_ops)."
     import pandas as pd
@@ -499,17 +569,17 @@ def op_table(m:ModelConfig, hw:Hardware, w:Workload=Workload(), d:Deployment=Dep
     Br = math.ceil(w.batch / d.ep)
     Bm = math.ceil(Br / (d.microbatches or min(d.pp, Br)))
     peak, bw = hw.peak_flops(act), hw.mem_bw
-    targs = (peak, bw, link_bw(hw, d.link) if d.chips > 1 else 1.0, d.link_latency_s, d.tp, d.ep)
-    tkw = dict(ce=e.compute, be=e.bandwidth, ovh=e.op_overhead_s)
+    targs = (peak, bw, link_bw(hw, d.link) if d.chips > 1 else 1.0, d.link_latency_s, d.tp, d.ep, e, e.kernel(kernel_family(f)))
     rows = []
     for phase, q, c in (('prefill', w.prompt_len, 0), ('decode', 1, w.prompt_len)):
+        ovh = e.op_overhead_s if phase == 'prefill' else e.overhead(d.cuda_graphs)
         for o in _ops(m, Bm, q, c, wb, a, kv_b, emb_b, hi_b, d.tp, d.ep, d.flash_attention, d.causal_full):
-            t = float(_op_time(o, *targs, **tkw)) * o.count
+            t = float(_op_time(o, *targs, ovh=ovh)) * o.count
             comm = o.kind != 'compute'
             rows.append(dict(op=o.op, module=o.module, phase=phase, shape=tuple(int(round(float(s))) for s in o.shape), dtype=act,
                              weight_format=f.name if o.op in QUANTIZED_OPS else None, flops=float(o.flops) * o.count,
                              bytes=0.0 if comm else float(o.bytes) * o.count, link_bytes=float(o.bytes) * o.count if comm else 0.0,
-                             link_s=t if comm else 0.0, known=True, time_s=t, overhead_s=_overhead(o, e.op_overhead_s) * o.count, count=o.count))
+                             link_s=t if comm else 0.0, known=True, time_s=t, overhead_s=_overhead(o, ovh) * o.count, count=o.count))
     df = derive(pd.DataFrame(rows), peak, bw).drop(columns='attainable_flops_s')   # roof fractions against the datasheet roofs
     comm = df['link_bytes'].to_numpy() > 0
     derated = df['flops'] / (peak * e.compute) >= df['bytes'] / (bw * e.bandwidth)  # bound: the roof that sets the (derated) time
