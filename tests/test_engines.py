@@ -193,3 +193,27 @@ def test_bad_row_message_names_the_source(tmp_path):
     with pytest.raises(ValueError, match=re.escape('https://github.com/vllm-project/vllm/issues/10517')):
         E.vllm_memory_logs(edited(tmp_path, CSV, ',17.06,', ',18.06,'))
     with pytest.raises(ValueError, match='cannot read'): E.vllm_memory_logs(tmp_path / 'none.csv')
+
+
+# ---------------------------------------------------------------- logged KV bytes match the published model configs
+from conftest import shared_or_skip
+
+KV_CONFIGS = {  # model in the log -> id of its published config in ../shared/hf_configs/configs.json
+    'meta-llama/Llama-3.1-8B-Instruct': 'llama-3.1-8b-instruct', 'Qwen/Qwen3-1.7B': 'Qwen/Qwen3-1.7B', 'Qwen/Qwen3-14B': 'qwen3-14b'}
+KV_ELEMENT_BYTES = 2   # these rows run bf16 models with kv_cache_dtype 'auto' (the model's dtype): 2 bytes per K/V element
+
+
+def test_logged_kv_cache_holds_the_logged_tokens():
+    "KV GiB / tokens is the model's KV bytes per token (2 x layers x kv_heads/tp x head_dim x 2 B), within the log's rounding."
+    import json
+    cfgs = {e['id']: e['config'] for e in json.loads(shared_or_skip('hf_configs', 'configs.json').read_text())}
+    rows = LOGS[LOGS.model.isin(KV_CONFIGS) & LOGS.kv_cache_gib.notna() & (LOGS.kv_cache_tokens.notna() | LOGS.gpu_blocks.notna())]
+    assert len(rows) >= 4, rows
+    for r in rows.itertuples():
+        c = cfgs[KV_CONFIGS[r.model]]
+        head_dim = c.get('head_dim') or c['hidden_size'] // c['num_attention_heads']
+        per_token = 2 * c['num_hidden_layers'] * (c['num_key_value_heads'] // r.tp) * head_dim * KV_ELEMENT_BYTES
+        tokens = r.kv_cache_tokens if not pd.isna(r.kv_cache_tokens) else r.gpu_blocks * r.block_size
+        lo, hi = (r.kv_cache_gib - E.LOG_ROUND) * GiB, (r.kv_cache_gib + E.LOG_ROUND) * GiB
+        # vLLM rounds the pool down to whole blocks: tokens x bytes <= pool < (tokens + block) x bytes
+        assert tokens * per_token <= hi and (tokens + r.block_size) * per_token >= lo, (r.source, r.model, tokens, per_token, r.kv_cache_gib)
