@@ -227,7 +227,7 @@ def derive(df, peak_flops_s=None, mem_bw=None):
 # %% ../nbs/00_core.ipynb #b5eb6878
 LAYERS = (  # lowest first: a module may import its own layer and the ones before it
     ('core',),
-    ('config', 'hardware'),
+    ('config', 'hardware', 'engines'),
     ('roofline', 'detect'),
     ('bench', 'opcost', 'models', 'bundled', 'llm_config', 'llm_formats'),
     ('profiler', 'onnx_graph', 'llm', 'traces'),

@@ -370,7 +370,8 @@ def inputs(where:str='analyze', workload=None, deployment=None, formats=None, ef
         if not isinstance(groups[g], cls): raise TypeError(f"{where}(): {g} must be a {cls.__name__}, not {type(groups[g]).__name__}")
         mine = {k: v for k, v in kw.items() if _FIELD_GROUP.get(k) == g}
         if mine: groups[g] = replace(groups[g], **mine)
-    e = efficiency(efficiency_, groups['deployment'].engine)
+    hand = _COMPUTE in kw or _BANDWIDTH in kw or 'op_overhead_s' in kw
+    e = efficiency('ideal' if efficiency_ is None and hand else efficiency_, groups['deployment'].engine)   # hand-set factors build on the bare roofline
     if _COMPUTE in kw or _BANDWIDTH in kw:
         e = replace(e, compute=kw.get(_COMPUTE, e.compute), bandwidth=kw.get(_BANDWIDTH, e.bandwidth), name='custom')
     if 'op_overhead_s' in kw: e = replace(e, op_overhead_s=kw['op_overhead_s'], name='custom' if e.name == 'ideal' else e.name)

@@ -20,7 +20,7 @@ from .validation import cases, KV_METRICS
 
 # %% auto #0
 __all__ = ['MIN_ENGINE_CASES', 'ENGINE_RIDGE', 'PARAMS', 'efficiency_from', 'predict_cases', 'Fit', 'speed_cases', 'fit',
-           'held_out', 'error_summary', 'save', 'refit']
+           'held_out', 'error_summary', 'save', 'refit', 'saved', 'saved_held_out']
 
 # %% ../nbs/05g_llm_fit.ipynb #8baf24e0
 MIN_ENGINE_CASES = 5       # an engine with fewer speed cases has no factors of its own and uses 'generic' (issue 15)
@@ -183,3 +183,27 @@ def refit(path=None, max_nfev:int=60, progress:bool=True) -> Path:
     full = fit(df, max_nfev)
     held, folds = held_out(df, max_nfev=max_nfev, progress=progress)
     return save(full, folds, held, path)
+
+# %% ../nbs/05g_llm_fit.ipynb #8764f62a
+def _unpack_saved(d:dict) -> Fit:
+    return Fit(dict(d['generic']), {k: dict(v) for k, v in d['engines'].items()}, (), float(d.get('rms_log', math.nan)))
+
+def saved(path=None) -> dict:
+    "The shipped calibrated model's record: method, date, cases, parameters, held-out errors and folds."
+    p = Path(path) if path is not None else llm.calibrated_path()
+    try: d = json.loads(p.read_text(encoding='utf-8'))
+    except (OSError, json.JSONDecodeError) as e: raise ValueError(f"cannot read {p}: {e}") from None
+    for k in ('generic', 'engines', 'folds', 'held_out', 'case_ids'):
+        if k not in d: raise ValueError(f"{p} lacks {k!r}; rewrite it with hwnb.llm_fit.refit()")
+    return d
+
+def saved_held_out(df:pd.DataFrame|None=None, path=None) -> pd.DataFrame:
+    "Every speed case predicted by the shipped fold that did not see its source: the held-out errors, without refitting."
+    d, df = saved(path), cases() if df is None else df
+    use = speed_cases(df)
+    pred = pd.Series(np.nan, index=use.index)
+    for s, fd in d['folds'].items():
+        effs = _unpack_saved(fd).efficiencies()
+        sel = use.source_id == s
+        if sel.any(): pred[sel] = predict_cases(use[sel], effs, effs['generic'])
+    return use.assign(predicted=pred, ratio=pred / use.measured, err=np.maximum(pred / use.measured, use.measured / pred) - 1)

@@ -126,7 +126,7 @@ def _analyze_args(c) -> tuple:
     if not kv and P == 0: notes.append('empty prompt predicted with prompt_len=1')
     if not kv and G == 0: notes.append('no output predicted with gen_len=1')
     kw = dict(model=c.model, hw=c.hw, batch=1 if kv else int(c.batch), prompt_len=max(P, 1), gen_len=max(G, 1), weight_format=c.weight_format,
-              kv_dtype=c.kv_dtype, act_dtype=c.act_dtype or None, tp=int(c.tp), pp=int(c.pp))
+              kv_dtype=c.kv_dtype, act_dtype=c.act_dtype or None, tp=int(c.tp), pp=int(c.pp), engine=c.engine)
     if pd.notna(c.gpu_memory_utilization): kw['gpu_memory_utilization'] = float(c.gpu_memory_utilization)
     if kv and pd.notna(c.block_size): kw['block_size'] = int(c.block_size)
     return kw, notes
