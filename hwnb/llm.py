@@ -22,11 +22,12 @@ from .llm_formats import (WeightFormat, weight_format, weight_bytes, weight_byte
 __all__ = ['NORM_FLOPS', 'SOFTMAX_FLOPS', 'GATED_ACT_FLOPS', 'RESIDUAL_FLOPS', 'LOGITS_BYTES', 'LINK_DIRECTIONS',
            'NCCL_STEP_LATENCY_S', 'NCCL_BASE_LATENCY_S', 'QUANTIZED_OPS', 'MAX_SEQUENCES', 'OP_NAMES',
            'KERNEL_FAMILIES', 'EFFICIENCIES', 'DEFAULT_EFFICIENCY', 'ENGINE_NAMES', 'TPOT_SAMPLES', 'MAX_CHIPS',
-           'attention_pairs', 'experts_touched', 'link_bw', 'check_parallel', 'weights_per_chip',
+           'CURVE_BATCHES', 'attention_pairs', 'experts_touched', 'link_bw', 'check_parallel', 'weights_per_chip',
            'kv_bytes_per_token_chip', 'kv_bytes_per_seq_chip', 'act_bytes_per_chip', 'max_concurrent', 'Workload',
            'Deployment', 'Formats', 'kernel_family', 'Efficiency', 'calibrated_path', 'calibrated', 'efficiency',
            'inputs', 'evaluate', 'min_chips', 'LLMAnalysis', 'analyze', 'op_table', 'memory_breakdown',
-           'expected_tokens', 'speculative_speedup', 'speculative_tokens_per_s', 'Calibration', 'calibrate']
+           'expected_tokens', 'speculative_speedup', 'speculative_tokens_per_s', 'curve', 'curve_chart', 'Calibration',
+           'calibrate']
 
 # %% ../nbs/05b_llm.ipynb #684fdec0
 NORM_FLOPS = 4        # RMSNorm, per element: square, accumulate, scale by 1/rms, multiply by weight
@@ -620,6 +621,38 @@ def speculative_speedup(alpha, gamma, c):
 def speculative_tokens_per_s(a:LLMAnalysis, alpha, gamma, c) -> float:
     "Decode tokens/s of analysis `a` with speculative decoding: `a.tokens_per_s` × `speculative_speedup(alpha, gamma, c)`."
     return float(a.tokens_per_s * speculative_speedup(alpha, gamma, c))
+
+# %% ../nbs/05b_llm.ipynb #0bd32c06
+CURVE_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)   # the batch sizes of a default curve
+
+def curve(model, hw=None, batch=CURVE_BATCHES, efficiency=None, **kw) -> 'pd.DataFrame':
+    "TPOT against throughput over `batch` sizes for `model` on `hw` (other keywords as `analyze`): one row per batch, speeds NaN where it does not fit."
+    import pandas as pd
+    m = model if isinstance(model, ModelConfig) else get_model(model)
+    h = get_hw(setting('hardware') if hw is None else hw)
+    w, d, fm, e = inputs('curve', None, None, None, efficiency, **kw)
+    B = np.unique(np.asarray(batch, dtype=float).ravel())
+    n = len(B)
+    r = evaluate(m, [h], [fm.weight_format], [fm.kv_dtype], np.zeros(n), np.zeros(n), np.zeros(n), B, np.full(n, w.prompt_len), np.full(n, w.gen_len), d, fm, e)
+    df = pd.DataFrame(dict(batch=B.astype(np.int64), fits=r['fits'], ttft_s=r['prefill_s'], tpot_s=r['tpot_s'], e2e_s=r['e2e_s'],
+                           tokens_per_s=r['tokens_per_s'], throughput_tokens_per_s=r['throughput_tokens_per_s'], mem_per_chip=r['mem_per_chip']))
+    df.attrs = dict(model=m.name, hw=h.name, efficiency=e.name, prompt_len=w.prompt_len, gen_len=w.gen_len, chips=d.chips)
+    return df
+
+# %% ../nbs/05b_llm.ipynb #5e1711df
+def curve_chart(c:'pd.DataFrame'):
+    "Altair chart of a `curve`: time per output token (ms) against decode throughput (tokens/s), one point per batch size."
+    import altair as alt
+    ok = c[c.fits].assign(tpot_ms=lambda d: d.tpot_s * 1e3)
+    left = int((~c.fits).sum())
+    a = c.attrs
+    title = f"{a.get('model')} on {a.get('chips', 1)} x {a.get('hw')} ({a.get('efficiency')})" + (f"; {left} batch sizes do not fit" if left else '')
+    base = alt.Chart(ok).encode(x=alt.X('tokens_per_s:Q', title='decode throughput (tokens/s, all sequences)'),
+                                y=alt.Y('tpot_ms:Q', title='time per output token (ms)'),
+                                tooltip=['batch', alt.Tooltip('tpot_ms:Q', format='.2f'), alt.Tooltip('tokens_per_s:Q', format=',.0f'),
+                                         alt.Tooltip('ttft_s:Q', format='.3f')])
+    return (base.mark_line() + base.mark_point(filled=True) + base.mark_text(dy=-8, fontSize=9).encode(text='batch:Q')).properties(
+        title=title, width=420, height=260)
 
 # %% ../nbs/05b_llm.ipynb #5d4c7a16
 @dataclass(frozen=True)

@@ -198,7 +198,7 @@ def predict_steps(model, hw, batch:int=1, prompt_len:int=128, dtype:str|None=Non
     c = model.config if isinstance(model, tm.Transformer) else model
     dt = dtype or (model_dtype(model) if isinstance(model, nn.Module) else 'fp32')
     run = lambda **k: analyze(from_torch_config(c), hw, batch=batch, prompt_len=prompt_len, gen_len=1, weight_format=dt, kv_dtype=dt,
-                              act_dtype=dt, block_size=None, **k).ops
+                              act_dtype=dt, block_size=None, **{'efficiency': 'ideal', **k}).ops   # the bare roofline that a calibration scales
     if cal is None: return run(**kw)
     if not isinstance(cal, StepCalibration): raise TypeError(f"cal must be a StepCalibration (hwnb.llm_calibrate.fit), not {type(cal).__name__}")
     if cal.dtype != dt: raise ValueError(f"the calibration was fitted on {cal.dtype} and this prediction is {dt}; fit one per dtype")

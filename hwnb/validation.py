@@ -104,8 +104,8 @@ def cases(path=None) -> pd.DataFrame:
     return df
 
 # %% ../nbs/05e_validation.ipynb #2203a0c1
-def _efficiency(efficiency='ideal', compute_eff=None, bw_eff=None) -> 'llm.Efficiency':
-    "The `hwnb.llm.Efficiency` for a name, an Efficiency, a calibration, a (compute_eff, bw_eff) pair or a dict of them."
+def _efficiency(efficiency='ideal', compute_eff=None, bw_eff=None):
+    "The `hwnb.llm.Efficiency` for an Efficiency, a calibration, a (compute_eff, bw_eff) pair or a dict of them; a name stays a name (checked), so that `analyze` resolves it for each case's engine."
     if compute_eff is not None or bw_eff is not None: efficiency = (1.0 if compute_eff is None else compute_eff, 1.0 if bw_eff is None else bw_eff)
     if isinstance(efficiency, dict): efficiency = (efficiency.get('compute_eff', 1.0), efficiency.get('bw_eff', 1.0))
     if isinstance(efficiency, (tuple, list)):
@@ -115,6 +115,7 @@ def _efficiency(efficiency='ideal', compute_eff=None, bw_eff=None) -> 'llm.Effic
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 < v <= 1:
                 raise ValueError(f"{n} must be a number in (0, 1], not {v!r}")
         return llm.Efficiency(float(ce), float(be), name=f'compute_eff={ce:g}, bw_eff={be:g}')
+    if isinstance(efficiency, str): llm.efficiency(efficiency); return efficiency   # raises on an unknown name
     return llm.efficiency(efficiency)
 
 # %% ../nbs/05e_validation.ipynb #a14ff2b6
@@ -161,7 +162,8 @@ def predict(c, efficiency='ideal', compute_eff=None, bw_eff=None) -> tuple:
 def run(efficiency='ideal', df=None, compute_eff=None, bw_eff=None, progress:bool=True) -> pd.DataFrame:
     "`cases()` (or `df`) plus `predicted` (SI units, as `measured`), `ratio` = predicted/measured, `err`, `pred_note` and `efficiency`."
     from tqdm.auto import tqdm
-    label = _efficiency(efficiency, compute_eff, bw_eff).name            # raises before any work on a bad efficiency
+    e = _efficiency(efficiency, compute_eff, bw_eff)                     # raises before any work on a bad efficiency
+    label = e if isinstance(e, str) else e.name
     df = cases() if df is None else df
     out = [predict(c, efficiency, compute_eff, bw_eff)
            for c in tqdm(df.itertuples(index=False), total=len(df), disable=not progress, desc='validation cases')]

@@ -146,12 +146,13 @@ class DeploymentPlanner(_Explorer):
         a, hwo = self._analyze()
         self.mem_chart = alt.JupyterChart(memory_chart(a, hwo))
         self.roof_chart = alt.JupyterChart(roofline.chart(hwo, points=a.ops, color_by='phase'))
+        self.curve_chart = alt.JupyterChart(self._curve_chart())
         self.controls = [self.w_model, self.w_hw, self.w_tp, self.w_weights, self.w_kv, self.w_batch, self.w_prompt,
                          self.w_gen, self.w_alpha, self.w_gamma, self.w_price]
         for w in self.controls: w.observe(self._update, names='value')
         self.w_upload.observe(self._upload, names='value')
         self.widget = W.VBox([W.HBox([W.VBox(self.controls[:6] + [self.w_upload]), W.VBox(self.controls[6:])]), self.w_msg,
-                              self.mem_chart, self.w_metrics, self.roof_chart])
+                              self.mem_chart, self.w_metrics, self.curve_chart, self.roof_chart])
         self._update()
 
     def state(self) -> dict:
@@ -175,10 +176,17 @@ class DeploymentPlanner(_Explorer):
         if self.w_alpha.value <= 0 or not a.fits: return None
         return self.llm.speculative_tokens_per_s(a, self.w_alpha.value, self.w_gamma.value, self.draft_cost)
 
+    def _curve_chart(self):
+        "`hwnb.llm.curve_chart` of the current model, chip, formats and lengths over batch sizes."
+        s = self.state()
+        model = self.custom.get(s['model'], s['model'])
+        c = self.llm.curve(model, **{k: v for k, v in s.items() if k not in ('model', 'batch')})
+        return self.llm.curve_chart(c)
+
     def chart(self):
-        "The static view: the memory bar above the roofline of the model's ops."
+        "The static view: the memory bar, the latency-throughput curve over batch sizes, and the roofline of the model's ops."
         a, hw = self._analyze()
-        return alt.vconcat(memory_chart(a), roofline.chart(hw, points=a.ops, color_by='phase'))
+        return alt.vconcat(memory_chart(a), self._curve_chart(), roofline.chart(hw, points=a.ops, color_by='phase'))
 
     def _upload(self, change):
         files = change['new']
@@ -202,6 +210,7 @@ class DeploymentPlanner(_Explorer):
         self.w_msg.value = ''
         _redraw(self.mem_chart, memory_spec(a), lambda: memory_chart(a))
         self.w_metrics.value = _metrics_html(a, self.speculative(a))
+        self.curve_chart.chart = self._curve_chart()
         _redraw(self.roof_chart, roofline.spec(hw, points=a.ops, color_by='phase'),
                 lambda: roofline.chart(hw, points=a.ops, color_by='phase'))
         self.update_times_s.append(time.perf_counter() - t0)
