@@ -314,7 +314,7 @@ class Efficiency:
         return self.op_overhead_s if not cuda_graphs or self.graph_op_overhead_s is None else self.graph_op_overhead_s
 
 EFFICIENCIES = {'ideal': Efficiency()}   # named efficiency models: 'ideal' is the bare roofline; 'calibrated' is read from data
-DEFAULT_EFFICIENCY = 'ideal'
+DEFAULT_EFFICIENCY = 'calibrated'
 ENGINE_NAMES = ('vllm', 'sglang', 'tensorrt-llm', 'llama.cpp', 'mlc-llm', 'exllama', 'lmdeploy', 'gpt-fast', 'generic')
 
 def calibrated_path() -> Path:
