@@ -21,7 +21,7 @@ from . import roofline
 # %% auto #0
 __all__ = ['GPU_CATEGORIES', 'MEMORY_CATEGORIES', 'LAUNCH_CATEGORIES', 'TRACE_SUFFIXES', 'ABSOLUTE_TS_DIGITS', 'COMM_KERNEL',
            'NO_MODULE', 'ROOT', 'KINETO_DTYPES', 'read', 'kind', 'load', 'Trace', 'dtype_of', 'op_name', 'price',
-           'union_us', 'breakdown', 'top', 'summary', 'unplaced']
+           'union_us', 'breakdown', 'example', 'top', 'summary', 'unplaced']
 
 # %% ../nbs/03c_traces.ipynb #929e0a91
 GPU_CATEGORIES = ('kernel', 'gpu_memcpy', 'gpu_memset')    # Kineto's categories of GPU activity (ph 'X')
@@ -208,8 +208,10 @@ def _rank_tables(doc, path, rank) -> tuple:
         else: link[i], op_id[i] = 'op', l_op[li]
     names = [str(e.get('name', '')) for e in gpu]
     cats = [e['cat'] for e in gpu]
+    kinds = {}
+    for key in set(zip(cats, names)): kinds[key] = kind(*key)
     k = pd.DataFrame({
-        'rank': np.full(n_g, rank, dtype=int), 'name': names, 'category': cats, 'kind': [kind(a, b) for a, b in zip(cats, names)],
+        'rank': np.full(n_g, rank, dtype=int), 'name': names, 'category': cats, 'kind': [kinds[key] for key in zip(cats, names)],
         'stream': [a.get('stream', e.get('tid')) for a, e in zip(args, gpu)], 'device': [a.get('device') for a in args],
         'start_us': rel[:n_g], 'dur_us': dur[:n_g], 'correlation': corr, 'link': link,
         'op': pd.Series([ops[j]['name'] if j >= 0 else None for j in op_id], dtype=object), 'op_id': op_id})
@@ -474,9 +476,9 @@ def breakdown(self) -> pd.DataFrame:
 
 Trace.breakdown = breakdown
 
-# %% ../nbs/03c_traces.ipynb #17c59b9c
-def _synthetic(rank=0, world_size=2, device='NVIDIA H100 80GB HBM3') -> dict:
-    "A small hand-written GPU trace (for the examples and the tests)."
+# %% ../nbs/03c_traces.ipynb #f3a1d6f7
+def example(rank=0, world_size=2, device='NVIDIA H100 80GB HBM3') -> dict:
+    "A small hand-written two-stream GPU trace document (for examples and tests): a GEMM, an NCCL all-reduce, a memcpy, an unlaunched kernel."
     X = lambda cat, name, ts, dur, pid, tid, **a: dict(ph='X', cat=cat, name=name, ts=ts, dur=dur, pid=pid, tid=tid, args=a)
     return {'schemaVersion': 1, 'distributedInfo': {'rank': rank, 'world_size': world_size, 'backend': 'nccl'},
             'deviceProperties': [{'id': 0, 'name': device}], 'traceEvents': [
