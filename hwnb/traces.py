@@ -20,8 +20,8 @@ from . import roofline
 
 # %% auto #0
 __all__ = ['GPU_CATEGORIES', 'MEMORY_CATEGORIES', 'LAUNCH_CATEGORIES', 'TRACE_SUFFIXES', 'ABSOLUTE_TS_DIGITS', 'COMM_KERNEL',
-           'NO_MODULE', 'ROOT', 'KINETO_DTYPES', 'read', 'kind', 'load', 'Trace', 'dtype_of', 'op_name', 'price',
-           'union_us', 'breakdown', 'example', 'top', 'summary', 'unplaced']
+           'NO_MODULE', 'ROOT', 'KINETO_DTYPES', 'read', 'kind', 'load', 'Trace', 'dtype_of', 'op_name',
+           'bind_recorded', 'price', 'union_us', 'breakdown', 'example', 'top', 'summary', 'unplaced']
 
 # %% ../nbs/03c_traces.ipynb #929e0a91
 GPU_CATEGORIES = ('kernel', 'gpu_memcpy', 'gpu_memset')    # Kineto's categories of GPU activity (ph 'X')
@@ -303,7 +303,7 @@ class Trace:
 # %% ../nbs/03c_traces.ipynb #50f16501
 KINETO_DTYPES = {  # the C++ type names torch.profiler writes in 'Input type' (c10 ScalarType names) -> torch dtype attribute
     'float': 'float32', 'double': 'float64', 'c10::Half': 'float16', 'c10::BFloat16': 'bfloat16', 'long int': 'int64',
-    'int': 'int32', 'short int': 'int16', 'signed char': 'int8', 'unsigned char': 'uint8', 'bool': 'bool',
+    'long': 'int64', 'int': 'int32', 'short int': 'int16', 'signed char': 'int8', 'unsigned char': 'uint8', 'bool': 'bool',
     'c10::Float8_e4m3fn': 'float8_e4m3fn', 'c10::Float8_e5m2': 'float8_e5m2', 'c10::complex<float>': 'complex64'}
 _HWNB_DTYPE = {}
 for _d in DTYPES.values():
@@ -319,7 +319,9 @@ def op_name(name: str) -> str:
     ns, _, op = name.partition('::')
     return f"{ns}.{op}.default" if op and '::' not in op else name
 
-# %% ../nbs/03c_traces.ipynb #edd4082a
+# %% ../nbs/03c_traces.ipynb #2aa91b30
+_UNRECORDED = object()   # a scalar argument whose value the trace did not record
+
 def _scalar(s):
     "A recorded scalar ('2', '0.5', 'True', '[1, 2]') as a Python value; raises ValueError when it cannot be read."
     if s in ('True', 'False'): return s == 'True'
@@ -332,7 +334,7 @@ def _scalar(s):
     raise ValueError(s)
 
 def _call_args(args: dict, torch) -> list:
-    "The positional arguments of a recorded call, rebuilt on the meta device; ValueError when one cannot be."
+    "The arguments of a recorded call in schema order (keyword-only ones too), tensors on the meta device; ValueError when one cannot be rebuilt."
     dims, types = args.get('Input Dims'), args.get('Input type')
     conc = args.get('Concrete Inputs') or []
     if not isinstance(dims, list) or not isinstance(types, list) or len(dims) != len(types): raise ValueError('no shapes recorded')
@@ -343,30 +345,69 @@ def _call_args(args: dict, torch) -> list:
             if not isinstance(d, list) or not all(isinstance(x, int) for x in d): raise ValueError(f'input {i}: dims {d!r}')
             out.append(torch.empty(d, dtype=getattr(torch, KINETO_DTYPES[t]), device='meta'))
         elif t == '': out.append(None)
-        elif t in ('Scalar', 'ScalarList') and c != '': out.append(_scalar(c))
-        else: raise ValueError(f'input {i} of type {t!r} was not recorded with its value')
+        elif t in ('Scalar', 'ScalarList'):
+            try: out.append(_scalar(c) if c != '' else _UNRECORDED)
+            except ValueError: raise ValueError(f'input {i}: cannot read its value {c!r}') from None
+        else: raise ValueError(f'input {i} is a {t!r}, which the trace does not record in full')
     return out
 
-# %% ../nbs/03c_traces.ipynb #5baa2bd9
+# %% ../nbs/03c_traces.ipynb #86c92706
+_NUMBER_TYPES = ('number', 'float', 'complex')   # schema types of coefficients (`Scalar` prints as 'number'): they never set a shape
+
+def _fits(value, a, torch) -> tuple:
+    "(ok, value) for recorded `value` against schema argument `a`."
+    ty = str(a.type)
+    opt = ty.startswith('Optional[')
+    inner = ty[len('Optional['):-1] if opt else ty
+    if value is _UNRECORDED:
+        if inner in _NUMBER_TYPES: return True, (a.default_value if a.has_default_value() else 1)
+        return False, None
+    if isinstance(value, torch.Tensor): return inner == 'Tensor', value
+    if value is None: return opt, value
+    if isinstance(value, list): return inner.startswith('List[') and 'Tensor' not in inner, value
+    return inner in _NUMBER_TYPES + ('int', 'SymInt', 'bool'), value
+
+def bind_recorded(packet, call: list, torch) -> list:
+    "Every (overload, args, kwargs) of OpOverloadPacket `packet` whose schema fits a recorded call, in torch's overload order (tried in turn)."
+    out = []
+    for name in packet.overloads():
+        ov = getattr(packet, name)
+        sch = ov._schema.arguments
+        if len(call) > len(sch) or any(not a.has_default_value() for a in sch[len(call):]): continue
+        pos, kw, ok = [], {}, True
+        for v, a in zip(call, sch):
+            good, v = _fits(v, a, torch)
+            if not good: ok = False; break
+            if a.kwarg_only: kw[a.name] = v
+            else: pos.append(v)
+        if ok: out.append((ov, pos, kw))
+    return out
+
+# %% ../nbs/03c_traces.ipynb #45dd8add
 def _price_one(name: str, args: dict, torch, opcost, Mode) -> tuple:
     "(flops, bytes, known, note) of one recorded call: every aten op it dispatches on meta, priced by `hwnb.opcost.op_cost`."
     ns, _, op = name.partition('::')
-    packet = getattr(getattr(torch.ops, ns, None), op, None) if op else None
-    if packet is None: return math.nan, math.nan, False, 'not a torch operator'
+    packet = getattr(getattr(torch.ops, ns, None), op, None) if op and '::' not in op else None
+    if packet is None or not hasattr(packet, 'overloads'): return math.nan, math.nan, False, 'not a torch operator'
     try: call = _call_args(args, torch)
     except (ValueError, TypeError) as e: return math.nan, math.nan, False, f'not rebuilt: {e}'
-    m = Mode()
-    try:
-        with m: packet(*call)
-    except Exception as e: return math.nan, math.nan, False, f'meta call failed: {type(e).__name__}'
-    f = b = 0.0
-    for func, a, kw, out in m.calls:
-        ff, bb, known = opcost.op_cost(func, a, kw, out)
-        if not known: return math.nan, float(b + bb), False, f'no formula for {func}'
-        f += ff; b += bb
-    return f, b, True, ''
+    fits = bind_recorded(packet, call, torch)
+    if not fits: return math.nan, math.nan, False, 'no overload fits the recorded arguments'
+    err = ''
+    for ov, pos, kw in fits:
+        m = Mode()
+        try:
+            with m: ov(*pos, **kw)
+        except Exception as e: err = f'meta call failed: {type(e).__name__}'; continue
+        f = b = 0.0
+        for func, a, k, out in m.calls:
+            ff, bb, known = opcost.op_cost(func, a, k, out)
+            if not known: return math.nan, math.nan, False, f'no formula for {func}'
+            f += ff; b += bb
+        return f, b, True, ''
+    return math.nan, math.nan, False, err
 
-# %% ../nbs/03c_traces.ipynb #25f8ae14
+# %% ../nbs/03c_traces.ipynb #582ceb00
 def price(records: list) -> tuple:
     "(flops, bytes, known, notes) arrays for recorded calls `records` [(op name, args dict)]; all unknown (NaN) without torch."
     n = len(records)
@@ -391,7 +432,7 @@ def price(records: list) -> tuple:
         f[i], b[i], known[i], notes[i] = r
     return f, b, known, notes
 
-# %% ../nbs/03c_traces.ipynb #994a8216
+# %% ../nbs/03c_traces.ipynb #06f7e96b
 def _op_rows(t: Trace) -> pd.DataFrame:
     "The unpriced op table: one row per (rank, op instance) with linked kernels."
     k = t.kernels[t.kernels['link'] == 'op']
@@ -420,7 +461,7 @@ def _module_paths(c, oids) -> dict:
         out.update({o: (paths[j] if j >= 0 else ROOT) for o, j in zip(os_, hit)})
     return out
 
-# %% ../nbs/03c_traces.ipynb #0d3b2359
+# %% ../nbs/03c_traces.ipynb #925fcc2d
 def _ops(self) -> pd.DataFrame:
     d = _op_rows(self)
     f, b, known, notes = price(list(d['_raw']))
@@ -445,7 +486,7 @@ Trace.ops = cached_property(_ops)
 Trace.ops.__set_name__(Trace, 'ops')
 Trace.ops.__doc__ = "One row per CPU op instance that launched GPU work, in OP_SCHEMA plus rank (priced on first use)."
 
-# %% ../nbs/03c_traces.ipynb #73f124b1
+# %% ../nbs/03c_traces.ipynb #c0aa34f4
 def union_us(start, end) -> float:
     "Total length of the union of intervals [start, end) (µs in, µs out)."
     s, e = np.asarray(start, float), np.asarray(end, float)
@@ -456,7 +497,7 @@ def union_us(start, end) -> float:
     first = np.flatnonzero(new)
     return float((np.maximum.reduceat(e, first) - s[first]).sum())
 
-# %% ../nbs/03c_traces.ipynb #4e7a869d
+# %% ../nbs/03c_traces.ipynb #5bacd953
 def breakdown(self) -> pd.DataFrame:
     "Per rank: compute_s, communication_s, memory_s, idle_s (HTA's temporal breakdown over all streams), span_s and comm_overlap."
     rows = []
@@ -476,7 +517,7 @@ def breakdown(self) -> pd.DataFrame:
 
 Trace.breakdown = breakdown
 
-# %% ../nbs/03c_traces.ipynb #f3a1d6f7
+# %% ../nbs/03c_traces.ipynb #57e36d98
 def example(rank=0, world_size=2, device='NVIDIA H100 80GB HBM3') -> dict:
     "A small hand-written two-stream GPU trace document (for examples and tests): a GEMM, an NCCL all-reduce, a memcpy, an unlaunched kernel."
     X = lambda cat, name, ts, dur, pid, tid, **a: dict(ph='X', cat=cat, name=name, ts=ts, dur=dur, pid=pid, tid=tid, args=a)
@@ -493,7 +534,7 @@ def example(rank=0, world_size=2, device='NVIDIA H100 80GB HBM3') -> dict:
         X('kernel', 'void elementwise_kernel', 1200, 10, 0, 7, device=0, stream=7, correlation=5),
         X('cuda_sync', 'Stream Sync', 1210, 3, 0, 7, device=0, stream=7)]}
 
-# %% ../nbs/03c_traces.ipynb #954d798b
+# %% ../nbs/03c_traces.ipynb #2bd414eb
 def top(self, k: int = 10, what: str = 'op') -> pd.DataFrame:
     "The `k` heaviest ops (`what='op'`, by op type) or kernels (`'kernel'`, by name) by device time, with their share of all GPU time."
     if what not in ('op', 'kernel'): raise ValueError(f"what must be 'op' or 'kernel', not {what!r}")
@@ -511,7 +552,7 @@ def top(self, k: int = 10, what: str = 'op') -> pd.DataFrame:
 
 Trace.top = top
 
-# %% ../nbs/03c_traces.ipynb #0b14f048
+# %% ../nbs/03c_traces.ipynb #10e3203f
 def summary(self) -> pd.Series:
     "Totals: ranks, GPU activities and their time per kind, the linked share, ops, unknown ops, and the top op and kernel with their share."
     k, o = self.kernels, self.ops
@@ -528,7 +569,7 @@ def summary(self) -> pd.Series:
 
 Trace.summary = summary
 
-# %% ../nbs/03c_traces.ipynb #adee57b7
+# %% ../nbs/03c_traces.ipynb #3644714f
 def unplaced(self, rank: int | None = None) -> pd.DataFrame:
     "GPU time that is not on the roofline: unlinked kernels (by reason) and ops without FLOPs or bytes, with their share of GPU time."
     k = self.kernels if rank is None else self.kernels[self.kernels['rank'] == rank]
