@@ -8,7 +8,7 @@ Docs: https://hwnb.github.io/hwnb/cli.html.md"""
 from __future__ import annotations
 import argparse, json, sys
 from pathlib import Path
-from .core import fmt_si
+from .core import fmt_si, J_PER_KWH
 
 # %% auto #0
 __all__ = ['parser', 'main']
@@ -71,7 +71,7 @@ def _plan(a):
     from hwnb import llm
     from hwnb.config import setting
     model = llm.from_hf_config(a.model) if a.model.endswith('.json') or '/' in a.model else a.model
-    r = llm.analyze(model, setting('hardware', a.hw), batch=a.batch, prompt_len=a.prompt, gen_len=a.gen, weight_dtype=a.weights,
+    r = llm.analyze(model, setting('hardware', a.hw), batch=a.batch, prompt_len=a.prompt, gen_len=a.gen, weight_format=a.weights,
                     kv_dtype=a.kv, tp=a.tp, price_per_chip_hour=a.price)
     d = {k: (v.item() if hasattr(v, 'item') else list(v) if isinstance(v, tuple) else v) for k, v in r.summary().items()}
     if a.json: print(json.dumps(d, indent=1, default=str)); return 0
@@ -80,7 +80,7 @@ def _plan(a):
         if k in ('prefill_s', 'decode_s', 'tpot_s', 'e2e_s'): return fmt_si(v, 's')
         if 'bytes' in k or k.startswith('mem_'): return fmt_si(v, 'B')
         if k == 'tokens_per_s': return f'{v:,.0f} tokens/s'
-        if k == 'energy_j_per_mtok': return f'{v / 3.6e6:,.2f} kWh per 1M tokens'
+        if k == 'energy_j_per_mtok': return f'{v / J_PER_KWH:,.2f} kWh per 1M tokens'
         if k == 'cost_per_mtok': return f'${v:,.2f} per 1M tokens'
         return f'{v:,}' if isinstance(v, int) else v
     for k, v in d.items(): print(f"  {k:<24} {show(k, v)}")
