@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import DTYPES, fmt_si
+from .core import DTYPES, check_ops, derive, fmt_si
 from .hardware import Hardware, get
 from .detect import match_catalog
 from . import roofline
@@ -461,30 +461,32 @@ def _module_paths(c, oids) -> dict:
         out.update({o: (paths[j] if j >= 0 else ROOT) for o, j in zip(os_, hit)})
     return out
 
-# %% ../nbs/03c_traces.ipynb #925fcc2d
-def _ops(self) -> pd.DataFrame:
+# %% ../nbs/03c_traces.ipynb #feddcec9
+def _place(g, hw) -> pd.DataFrame:
+    "Op rows `g` judged against `hw`: each row's compute roof is its dtype's (bf16, else the chip's first, where the chip has none), as in `roofline.place`."
+    if hw is None: return derive(g).assign(roof_fraction=np.nan, bound=None)
+    fallback = 'bf16' if 'bf16' in hw.dtypes else hw.dtypes[0]
+    rd = g['dtype'].where(g['dtype'].isin(hw.dtypes), fallback)
+    return derive(g, rd.map(hw.peak_flops).to_numpy(float), hw.level_bw(None)).assign(roof_dtype=rd)
+
+_OP_COLS = ['rank', 'op', 'module', 'shape', 'dtype', 'flops', 'bytes', 'intensity', 'known', 'time_s', 'achieved_flops_s',
+            'achieved_bytes_s', 'roof_fraction', 'bound', 'source', 'n_kernels']
+
+def _priced(self) -> tuple:
+    "(op table, the reason per unknown row): priced once, on first use."
     d = _op_rows(self)
     f, b, known, notes = price(list(d['_raw']))
-    d = d.drop(columns='_raw')
-    d['flops'], d['bytes'], d['known'], d['note'] = f, b, known, notes
-    d['source'] = 'measured'
-    parts = []
-    for r, g in d.groupby('rank', sort=True):
-        hw = self.hw.get(r)
-        if hw is not None: g = roofline.place(g, hw)
-        else:
-            g = g.assign(intensity=np.where(g['bytes'] > 0, g['flops'] / g['bytes'].where(g['bytes'] > 0, 1), np.nan),
-                         achieved_flops_s=g['flops'] / g['time_s'], achieved_bytes_s=g['bytes'] / g['time_s'], roof_fraction=np.nan, bound=None)
-        parts.append(g)
-    cols = ['rank', 'op', 'module', 'shape', 'dtype', 'flops', 'bytes', 'intensity', 'known', 'time_s', 'achieved_flops_s',
-            'achieved_bytes_s', 'roof_fraction', 'bound', 'source', 'n_kernels', 'note']
-    out = pd.concat(parts, ignore_index=True) if parts else d.reindex(columns=cols)
-    extra = [c for c in out.columns if c not in cols]
-    return out[cols + extra]
+    d = d.drop(columns='_raw').assign(flops=f, bytes=b, known=known, source='measured')
+    parts = [_place(g, self.hw.get(r)) for r, g in d.groupby('rank', sort=True)]
+    out = pd.concat(parts) if parts else derive(d).assign(roof_fraction=np.nan, bound=None)
+    out = out.reindex(d.index)
+    out = out[_OP_COLS + [c for c in out.columns if c not in _OP_COLS]]
+    return out, pd.Series(notes, index=d.index, dtype=object, name='note')
 
-Trace.ops = cached_property(_ops)
-Trace.ops.__set_name__(Trace, 'ops')
-Trace.ops.__doc__ = "One row per CPU op instance that launched GPU work, in OP_SCHEMA plus rank (priced on first use)."
+Trace._priced = cached_property(_priced)
+Trace._priced.__set_name__(Trace, '_priced')
+Trace.ops = property(lambda self: self._priced[0], doc="One row per CPU op instance that launched GPU work, in OP_SCHEMA plus rank and n_kernels (priced on first use).")
+Trace.op_notes = property(lambda self: self._priced[1], doc="Why each row of `ops` is unknown ('' where it is priced), aligned with `ops`.")
 
 # %% ../nbs/03c_traces.ipynb #c0aa34f4
 def union_us(start, end) -> float:
@@ -577,8 +579,10 @@ def unplaced(self, rank: int | None = None) -> pd.DataFrame:
     total = float(k['dur_us'].sum()) * 1e-6
     rows = [dict(what=f'kernels: {lab}', n=int((k['link'] == lab).sum()), time_s=float(k.loc[k['link'] == lab, 'dur_us'].sum()) * 1e-6)
             for lab in ('no_launch', 'no_op')]
-    bad = o[~(o['flops'] > 0) | ~(o['bytes'] > 0)]
-    for op, g in bad.groupby('op', sort=False): rows.append(dict(what=f'op: {op}', n=len(g), time_s=float(g['time_s'].sum())))
+    bad = ~(o['flops'] > 0) | ~(o['bytes'] > 0)
+    why = self.op_notes.reindex(o.index)[bad].replace('', 'no FLOPs or no bytes (a view, a copy)')
+    for (op, note), g in o[bad].groupby([o.loc[bad, 'op'], why], sort=False):
+        rows.append(dict(what=f'op: {op} ({note})', n=len(g), time_s=float(g['time_s'].sum())))
     d = pd.DataFrame(rows, columns=['what', 'n', 'time_s'])
     d['share'] = d['time_s'] / total if total else math.nan
     return d.sort_values('time_s', ascending=False, ignore_index=True)

@@ -88,7 +88,7 @@ def test_ops_sum_to_linked_time_and_follow_the_schema(name):
     assert o['time_s'].sum() == pytest.approx(linked, rel=1e-9)
     assert len(o) == t.kernels.loc[t.kernels['link'] == 'op', ['rank', 'op_id']].drop_duplicates().shape[0]
     from hwnb import core
-    if hasattr(core, 'check_ops'): core.check_ops(o)
+    core.check_ops(o, 'timed')
     for c in core.OP_SCHEMA:
         if c != 'phase': assert c in o, c
     assert 'rank' in o and set(o['source']) <= {'measured'}
@@ -99,8 +99,9 @@ def test_ops_sum_to_linked_time_and_follow_the_schema(name):
 
 
 def test_no_shapes_means_every_flops_is_nan():
-    o = trace('a100_alexnet').ops
-    assert len(o) and o['flops'].isna().all() and not o['known'].any() and (o['note'] == 'not rebuilt: no shapes recorded').all()
+    t = trace('a100_alexnet')
+    o = t.ops
+    assert len(o) and o['flops'].isna().all() and not o['known'].any() and (t.op_notes == 'not rebuilt: no shapes recorded').all()
 
 
 def test_nccl_ops_keep_nan_flops():
@@ -360,7 +361,7 @@ def test_import_without_torch_and_unknown_ops_without_it(tmp_path):
     (tmp_path/'t.json').write_text(json.dumps(traces.example()))
     code = ("import sys; import hwnb.traces as tr; assert 'torch' not in sys.modules, 'imported torch';"
             "sys.modules['torch'] = None; t = tr.load(sys.argv[1]); o = t.ops;"
-            "assert len(o) == 2 and not o.known.any() and o.flops.isna().all() and o.note.str.contains('torch is not installed').all()")
+            "assert len(o) == 2 and not o.known.any() and o.flops.isna().all() and t.op_notes.str.contains('torch is not installed').all()")
     r = subprocess.run([sys.executable, '-c', code, str(tmp_path/'t.json')], capture_output=True, text=True,
                        env={**os.environ, 'PYTHONPATH': str(ROOT)}, timeout=120)
     assert r.returncode == 0, r.stderr
