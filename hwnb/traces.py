@@ -283,8 +283,8 @@ def load(path, hw=None) -> Trace:
     kernels = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_KERNEL_COLS)
     return Trace(Path(path), ranks, device, _resolve_hw(hw, ranks, device), kernels, pd.DataFrame(quirks), meta, cpu)
 
-# %% ../nbs/03c_traces.ipynb #a0253514
-@dataclass(frozen=True)
+# %% ../nbs/03c_traces.ipynb #71d035d2
+@dataclass(frozen=True, eq=False)   # eq=False: it holds DataFrames, compared by identity
 class Trace:
     "A loaded Kineto trace: one or more ranks' GPU activities, linked to the CPU ops that launched them."
     path: Path

@@ -149,6 +149,23 @@ def test_graph_replays_and_missing_launches_are_unlinked():
     assert alex[alex['quirk'].str.startswith('cuda_sync')].iloc[0]['events'] == 41
 
 
+# the figures of the notebook's quirk table (nbs/03c_traces.ipynb): kernels without a launch, and launches outside every cpu_op
+QUIRKS = {'v100_rank1_of_2': (614, 5.86, 48, 1.27), 'more/a100_80gb_rank0_of_16': (872, 13.23, 90, 7.12),
+          'more/mi300x_resnet_actckpt_rank0_of_8': (968, 31.76, 0, 0.0), 'more/vllm_hipgraph_decode': (0, 0.0, 421, 96.93)}
+
+@pytest.mark.parametrize('name', list(QUIRKS))
+def test_quirk_table_figures(name):
+    t = trace(name)
+    q = t.quirks.set_index('quirk')
+    total = t.kernels['dur_us'].sum() * 1e-6
+    n_l, pct_l, n_o, pct_o = QUIRKS[name]
+    nl = q[q.index.str.startswith('kernels without a launch')].iloc[0]
+    no = q[q.index.str.startswith('kernels whose launch no cpu_op')].iloc[0]
+    assert (nl['events'], no['events']) == (n_l, n_o)
+    assert 100 * nl['time_s'] / total == pytest.approx(pct_l, abs=0.01) and 100 * no['time_s'] / total == pytest.approx(pct_o, abs=0.01)
+    assert (t.kernels['link'] == 'no_launch').sum() == n_l and (t.kernels['link'] == 'no_op').sum() == n_o
+
+
 def test_symmetric_memory_collectives_are_communication():
     k = trace('more/b200_eager_rank0_of_8').kernels
     mm = k[k['name'].str.contains('multimem_all_reduce')]
