@@ -87,6 +87,10 @@ def _collect(doc, path) -> dict:
             if str(e.get('name', '')).startswith('nn.Module: '): mods.append(e)
         elif cat == 'cuda_sync': sync.append(e)
     ev = gpu + launch + ops + mods + sync
+    for e in gpu + launch:
+        a = e.setdefault('args', {})
+        if a is None: a = e['args'] = {}
+        if not isinstance(a, dict): raise ValueError(f"{path}: a {e.get('cat')} event's args is {type(a).__name__}, not an object")
     try: ts = [_num(e['ts'], 'ts', path) for e in ev]; dur = [float(_num(e.get('dur', 0), 'dur', path)) for e in ev]
     except KeyError: raise ValueError(f"{path}: an 'X' event has no 'ts'") from None
     rel = _rel(ts)
@@ -176,56 +180,63 @@ def _device_name(doc, gpu):
     name = by_id.get(own) if own in by_id else (props[0].get('name') if isinstance(props[0], dict) else None)
     return '' if name is None else str(name)
 
-# %% ../nbs/03c_traces.ipynb #961eac7c
-_KERNEL_COLS = ['rank', 'name', 'category', 'kind', 'stream', 'device', 'start_us', 'dur_us', 'correlation', 'link', 'op', 'op_id']
-
-def _rank_tables(doc, path, rank) -> tuple:
-    "(kernels DataFrame, cpu-op records, quirk rows) of one trace file."
-    c = _collect(doc, path)
-    gpu, launch, ops, mods, sync = c['gpu'], c['launch'], c['ops'], c['mods'], c['sync']
-    rel, dur = c['rel'], c['dur']
-    n_g, n_l, n_o, n_m, _ = c['n']
-    o_l, o_o, o_m, o_s = n_g, n_g + n_l, n_g + n_l + n_o, n_g + n_l + n_o + n_m
-    args = [e.get('args') or {} for e in gpu]
-    corr = [a.get('correlation') for a in args]
-    # launches by correlation id, and the innermost cpu_op enclosing each
-    lk = {}
+# %% ../nbs/03c_traces.ipynb #26d5f0a8
+def _link(c) -> tuple:
+    "(op index or -1, link status) per GPU activity of collected events `c`: correlation id -> launch -> innermost cpu_op on its thread."
+    gpu, launch, ops, rel, dur = c['gpu'], c['launch'], c['ops'], c['rel'], c['dur']
+    n_g, n_l = len(gpu), len(launch)
+    lk = {}                                     # correlation id -> first launch with it
     for i, e in enumerate(launch):
-        cid = (e.get('args') or {}).get('correlation')
+        cid = e['args'].get('correlation')
         if cid is not None: lk.setdefault(cid, i)
-    op_threads = _by_thread(ops, rel, dur, o_o)
+    op_threads = _by_thread(ops, rel, dur, n_g + n_l)
     l_op = np.full(n_l, -1)
-    for key, (lidx, ls, _) in _by_thread(launch, rel, dur, o_l).items():
+    for key, (lidx, ls, _) in _by_thread(launch, rel, dur, n_g).items():
         if key in op_threads:
             oidx, s, e = op_threads[key]
             hit = _enclosing(s, e, ls)
             l_op[lidx[hit >= 0]] = oidx[hit[hit >= 0]]
     op_id, link = np.full(n_g, -1), np.empty(n_g, dtype=object)
-    for i, cid in enumerate(corr):
+    for i, e in enumerate(gpu):
+        cid = e['args'].get('correlation')
         li = lk.get(cid, -1) if cid is not None else -1
         if li < 0: link[i] = 'no_launch'
         elif l_op[li] < 0: link[i] = 'no_op'
         else: link[i], op_id[i] = 'op', l_op[li]
-    names = [str(e.get('name', '')) for e in gpu]
-    cats = [e['cat'] for e in gpu]
-    kinds = {}
-    for key in set(zip(cats, names)): kinds[key] = kind(*key)
-    k = pd.DataFrame({
+    return op_id, link
+
+# %% ../nbs/03c_traces.ipynb #6219b471
+_KERNEL_COLS = ['rank', 'name', 'category', 'kind', 'stream', 'device', 'start_us', 'dur_us', 'correlation', 'link', 'op', 'op_id']
+
+def _kernel_table(c, rank) -> pd.DataFrame:
+    gpu, ops = c['gpu'], c['ops']
+    n_g = len(gpu)
+    op_id, link = _link(c)
+    names, cats = [str(e.get('name', '')) for e in gpu], [e['cat'] for e in gpu]
+    kinds = {key: kind(*key) for key in set(zip(cats, names))}
+    return pd.DataFrame({
         'rank': np.full(n_g, rank, dtype=int), 'name': names, 'category': cats, 'kind': [kinds[key] for key in zip(cats, names)],
-        'stream': [a.get('stream', e.get('tid')) for a, e in zip(args, gpu)], 'device': [a.get('device') for a in args],
-        'start_us': rel[:n_g], 'dur_us': dur[:n_g], 'correlation': corr, 'link': link,
-        'op': pd.Series([ops[j]['name'] if j >= 0 else None for j in op_id], dtype=object), 'op_id': op_id})
-    quirks = [dict(rank=rank, quirk='cuda_sync events on GPU streams', events=len(sync), time_s=float(dur[o_s:].sum()) * 1e-6,
+        'stream': [e['args'].get('stream', e.get('tid')) for e in gpu], 'device': [e['args'].get('device') for e in gpu],
+        'start_us': c['rel'][:n_g], 'dur_us': c['dur'][:n_g], 'correlation': [e['args'].get('correlation') for e in gpu], 'link': link,
+        'op': pd.Series([ops[j]['name'] if j >= 0 else None for j in op_id], dtype=object), 'op_id': op_id}, columns=_KERNEL_COLS)
+
+def _rank_tables(doc, path, rank) -> tuple:
+    "(kernels DataFrame, cpu-op records, quirk rows) of one trace file."
+    c = _collect(doc, path)
+    k = _kernel_table(c, rank)
+    n_g, n_l, n_o, n_m, _ = c['n']
+    o_o, o_m = n_g + n_l, n_g + n_l + n_o
+    quirks = [dict(rank=rank, quirk='cuda_sync events on GPU streams', events=len(c['sync']), time_s=float(c['dur'][o_m + n_m:].sum()) * 1e-6,
                    handling='not kernels: left out of t.kernels and breakdown() (HTA counts them)')]
     for lab, what in (('no_launch', 'kernels without a launch event (launched before the CPU window)'),
                       ('no_op', 'kernels whose launch no cpu_op encloses (graph replays, threads without ops)')):
         m = k['link'] == lab
         quirks.append(dict(rank=rank, quirk=what, events=int(m.sum()), time_s=float(k.loc[m, 'dur_us'].sum()) * 1e-6,
                            handling='kept, with op=None; their ops are not priced'))
-    mod = _modules(mods, rel, dur, o_m) if mods else None
-    return k, dict(ops=ops, rel=rel[o_o:o_m], dur=dur[o_o:o_m], modules=mod, device=_device_name(doc, gpu)), quirks
+    mod = _modules(c['mods'], c['rel'], c['dur'], o_m) if c['mods'] else None
+    return k, dict(ops=c['ops'], rel=c['rel'][o_o:o_m], dur=c['dur'][o_o:o_m], modules=mod, device=_device_name(doc, c['gpu'])), quirks
 
-# %% ../nbs/03c_traces.ipynb #7313c032
+# %% ../nbs/03c_traces.ipynb #9ca546a1
 def _files(path) -> list:
     p = Path(path)
     if p.is_dir():
@@ -248,7 +259,7 @@ def _resolve_hw(hw, ranks, device) -> dict:
     h = get(hw)
     return {r: h for r in ranks}
 
-# %% ../nbs/03c_traces.ipynb #59779e69
+# %% ../nbs/03c_traces.ipynb #25d8ea56
 def _check_runs(docs, files):
     "Warn when the files of one directory look like different runs (world sizes or device names differ)."
     ws = {f.name: (d.get('distributedInfo') or {}).get('world_size') for d, f in zip(docs, files)}
@@ -258,7 +269,7 @@ def _check_runs(docs, files):
     if len(set(devs.values())) > 1:
         warnings.warn(f"{files[0].parent}: its traces list different GPUs; are ranks of different runs mixed?", stacklevel=3)
 
-# %% ../nbs/03c_traces.ipynb #7667fc9c
+# %% ../nbs/03c_traces.ipynb #68fd3306
 def load(path, hw=None) -> Trace:
     "Read a Kineto trace file (`.json`, `.json.gz`, `.pt.trace.json`), or a directory of them (one per rank), validating every file."
     files = _files(path)
@@ -283,7 +294,7 @@ def load(path, hw=None) -> Trace:
     kernels = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_KERNEL_COLS)
     return Trace(Path(path), ranks, device, _resolve_hw(hw, ranks, device), kernels, pd.DataFrame(quirks), meta, cpu)
 
-# %% ../nbs/03c_traces.ipynb #71d035d2
+# %% ../nbs/03c_traces.ipynb #da9e317b
 @dataclass(frozen=True, eq=False)   # eq=False: it holds DataFrames, compared by identity
 class Trace:
     "A loaded Kineto trace: one or more ranks' GPU activities, linked to the CPU ops that launched them."
@@ -300,7 +311,7 @@ class Trace:
         return (f"Trace({str(self.path)!r}, ranks={self.ranks}, {len(self.kernels)} GPU activities, "
                 f"hw={ {r: (h.name if h else None) for r, h in self.hw.items()} })")
 
-# %% ../nbs/03c_traces.ipynb #50f16501
+# %% ../nbs/03c_traces.ipynb #4a44c9f4
 KINETO_DTYPES = {  # the C++ type names torch.profiler writes in 'Input type' (c10 ScalarType names) -> torch dtype attribute
     'float': 'float32', 'double': 'float64', 'c10::Half': 'float16', 'c10::BFloat16': 'bfloat16', 'long int': 'int64',
     'long': 'int64', 'int': 'int32', 'short int': 'int16', 'signed char': 'int8', 'unsigned char': 'uint8', 'bool': 'bool',
@@ -319,7 +330,7 @@ def op_name(name: str) -> str:
     ns, _, op = name.partition('::')
     return f"{ns}.{op}.default" if op and '::' not in op else name
 
-# %% ../nbs/03c_traces.ipynb #2aa91b30
+# %% ../nbs/03c_traces.ipynb #f03ceb8c
 _UNRECORDED = object()   # a scalar argument whose value the trace did not record
 
 def _scalar(s):
@@ -351,7 +362,7 @@ def _call_args(args: dict, torch) -> list:
         else: raise ValueError(f'input {i} is a {t!r}, which the trace does not record in full')
     return out
 
-# %% ../nbs/03c_traces.ipynb #86c92706
+# %% ../nbs/03c_traces.ipynb #f186540e
 _NUMBER_TYPES = ('number', 'float', 'complex')   # schema types of coefficients (`Scalar` prints as 'number'): they never set a shape
 
 def _fits(value, a, torch) -> tuple:
@@ -383,7 +394,7 @@ def bind_recorded(packet, call: list, torch) -> list:
         if ok: out.append((ov, pos, kw))
     return out
 
-# %% ../nbs/03c_traces.ipynb #45dd8add
+# %% ../nbs/03c_traces.ipynb #e781e042
 def _price_one(name: str, args: dict, torch, opcost, Mode) -> tuple:
     "(flops, bytes, known, note) of one recorded call: every aten op it dispatches on meta, priced by `hwnb.opcost.op_cost`."
     ns, _, op = name.partition('::')
@@ -407,7 +418,7 @@ def _price_one(name: str, args: dict, torch, opcost, Mode) -> tuple:
         return f, b, True, ''
     return math.nan, math.nan, False, err
 
-# %% ../nbs/03c_traces.ipynb #582ceb00
+# %% ../nbs/03c_traces.ipynb #fd495a75
 def price(records: list) -> tuple:
     "(flops, bytes, known, notes) arrays for recorded calls `records` [(op name, args dict)]; all unknown (NaN) without torch."
     n = len(records)
@@ -432,7 +443,7 @@ def price(records: list) -> tuple:
         f[i], b[i], known[i], notes[i] = r
     return f, b, known, notes
 
-# %% ../nbs/03c_traces.ipynb #06f7e96b
+# %% ../nbs/03c_traces.ipynb #7584b2c6
 def _op_rows(t: Trace) -> pd.DataFrame:
     "The unpriced op table: one row per (rank, op instance) with linked kernels."
     k = t.kernels[t.kernels['link'] == 'op']
@@ -441,7 +452,7 @@ def _op_rows(t: Trace) -> pd.DataFrame:
     for r, oid, tu, nk in g.itertuples(index=False, name=None):
         c = t._cpu[r]
         e = c['ops'][oid]
-        a = e.get('args') or {}
+        a = e.get('args') if isinstance(e.get('args'), dict) else {}
         dims, types = a.get('Input Dims') or [], a.get('Input type') or []
         main = next((i for i, ty in enumerate(types) if ty in KINETO_DTYPES and i < len(dims) and isinstance(dims[i], list)), None)
         rows.append(dict(rank=r, op=op_name(str(e.get('name', ''))), module=paths[r][oid], shape=tuple(dims[main]) if main is not None else (),
@@ -461,7 +472,7 @@ def _module_paths(c, oids) -> dict:
         out.update({o: (paths[j] if j >= 0 else ROOT) for o, j in zip(os_, hit)})
     return out
 
-# %% ../nbs/03c_traces.ipynb #feddcec9
+# %% ../nbs/03c_traces.ipynb #6d7f61c8
 def _place(g, hw) -> pd.DataFrame:
     "Op rows `g` judged against `hw`: each row's compute roof is its dtype's (bf16, else the chip's first, where the chip has none), as in `roofline.place`."
     if hw is None: return derive(g).assign(roof_fraction=np.nan, bound=None)
@@ -488,7 +499,7 @@ Trace._priced.__set_name__(Trace, '_priced')
 Trace.ops = property(lambda self: self._priced[0], doc="One row per CPU op instance that launched GPU work, in OP_SCHEMA plus rank and n_kernels (priced on first use).")
 Trace.op_notes = property(lambda self: self._priced[1], doc="Why each row of `ops` is unknown ('' where it is priced), aligned with `ops`.")
 
-# %% ../nbs/03c_traces.ipynb #c0aa34f4
+# %% ../nbs/03c_traces.ipynb #7426caad
 def union_us(start, end) -> float:
     "Total length of the union of intervals [start, end) (µs in, µs out)."
     s, e = np.asarray(start, float), np.asarray(end, float)
@@ -499,7 +510,7 @@ def union_us(start, end) -> float:
     first = np.flatnonzero(new)
     return float((np.maximum.reduceat(e, first) - s[first]).sum())
 
-# %% ../nbs/03c_traces.ipynb #5bacd953
+# %% ../nbs/03c_traces.ipynb #ec3c8d7b
 def breakdown(self) -> pd.DataFrame:
     "Per rank: compute_s, communication_s, memory_s, idle_s (HTA's temporal breakdown over all streams), span_s and comm_overlap."
     rows = []
@@ -519,7 +530,7 @@ def breakdown(self) -> pd.DataFrame:
 
 Trace.breakdown = breakdown
 
-# %% ../nbs/03c_traces.ipynb #57e36d98
+# %% ../nbs/03c_traces.ipynb #62edbe9f
 def example(rank=0, world_size=2, device='NVIDIA H100 80GB HBM3') -> dict:
     "A small hand-written two-stream GPU trace document (for examples and tests): a GEMM, an NCCL all-reduce, a memcpy, an unlaunched kernel."
     X = lambda cat, name, ts, dur, pid, tid, **a: dict(ph='X', cat=cat, name=name, ts=ts, dur=dur, pid=pid, tid=tid, args=a)
@@ -536,7 +547,7 @@ def example(rank=0, world_size=2, device='NVIDIA H100 80GB HBM3') -> dict:
         X('kernel', 'void elementwise_kernel', 1200, 10, 0, 7, device=0, stream=7, correlation=5),
         X('cuda_sync', 'Stream Sync', 1210, 3, 0, 7, device=0, stream=7)]}
 
-# %% ../nbs/03c_traces.ipynb #2bd414eb
+# %% ../nbs/03c_traces.ipynb #a137c721
 def top(self, k: int = 10, what: str = 'op') -> pd.DataFrame:
     "The `k` heaviest ops (`what='op'`, by op type) or kernels (`'kernel'`, by name) by device time, with their share of all GPU time."
     if what not in ('op', 'kernel'): raise ValueError(f"what must be 'op' or 'kernel', not {what!r}")
@@ -554,7 +565,7 @@ def top(self, k: int = 10, what: str = 'op') -> pd.DataFrame:
 
 Trace.top = top
 
-# %% ../nbs/03c_traces.ipynb #10e3203f
+# %% ../nbs/03c_traces.ipynb #faccb42e
 def summary(self) -> pd.Series:
     "Totals: ranks, GPU activities and their time per kind, the linked share, ops, unknown ops, and the top op and kernel with their share."
     k, o = self.kernels, self.ops
@@ -571,7 +582,7 @@ def summary(self) -> pd.Series:
 
 Trace.summary = summary
 
-# %% ../nbs/03c_traces.ipynb #3644714f
+# %% ../nbs/03c_traces.ipynb #4fd3cb71
 def unplaced(self, rank: int | None = None) -> pd.DataFrame:
     "GPU time that is not on the roofline: unlinked kernels (by reason) and ops without FLOPs or bytes, with their share of GPU time."
     k = self.kernels if rank is None else self.kernels[self.kernels['rank'] == rank]

@@ -317,7 +317,8 @@ def test_bad_input_raises_valueerror_naming_the_file(tmp_path):
     (tmp_path/'list.json').write_text('[]')
     (tmp_path/'badts.json').write_text(json.dumps({'traceEvents': [X('kernel', 'k', 'soon', 1)]}))
     (tmp_path/'notrace.txt').write_text('x')
-    for f in ('cut.json', 'cut.json.gz', 'corrupt.json.gz', 'notgz.json.gz', 'nottrace.json', 'list.json', 'badts.json', 'notrace.txt', 'missing.json'):
+    (tmp_path/'badargs.json').write_text(json.dumps({'traceEvents': [{**X('kernel', 'k', 1, 1), 'args': [1]}]}))
+    for f in ('cut.json', 'cut.json.gz', 'corrupt.json.gz', 'notgz.json.gz', 'nottrace.json', 'list.json', 'badts.json', 'badargs.json', 'notrace.txt', 'missing.json'):
         with pytest.raises(ValueError, match=f.replace('.', r'\.')): traces.load(tmp_path/f)
     empty = tmp_path/'empty'; empty.mkdir()
     with pytest.raises(ValueError, match='no trace files'): traces.load(empty)
