@@ -74,8 +74,9 @@ def _plan(a):
     r = llm.analyze(model, setting('hardware', a.hw), batch=a.batch, prompt_len=a.prompt, gen_len=a.gen, weight_format=a.weights,
                     kv_dtype=a.kv, tp=a.tp, price_per_chip_hour=a.price)
     d = {k: (v.item() if hasattr(v, 'item') else list(v) if isinstance(v, tuple) else v) for k, v in r.summary().items()}
-    if a.json: print(json.dumps(d, indent=1, default=str)); return 0
+    if a.json: print(json.dumps({**d, 'notes': list(r.notes)}, indent=1, default=str)); return 0
     def show(k, v):
+        if v is None and k in ('prefill_s', 'decode_s', 'tpot_s', 'e2e_s', 'tokens_per_s', 'decode_tokens_per_s', 'throughput_tokens_per_s'): return '— (does not fit)'
         if v is None or isinstance(v, (bool, str, list)): return v
         if k in ('prefill_s', 'decode_s', 'tpot_s', 'e2e_s'): return fmt_si(v, 's')
         if 'bytes' in k or k.startswith('mem_'): return fmt_si(v, 'B')
@@ -84,6 +85,7 @@ def _plan(a):
         if k == 'cost_per_mtok': return f'${v:,.2f} per 1M tokens'
         return f'{v:,}' if isinstance(v, int) else v
     for k, v in d.items(): print(f"  {k:<24} {show(k, v)}")
+    for n in r.notes: print(f"note: {n}")
     return 0
 
 def _load_factory(spec:str):

@@ -70,6 +70,7 @@ DTYPES = {d.name: d for d in [
     DType('tf32', 32, 'float', 'float32', 'fp32 storage, 10-bit mantissa tensor-core math'),
     DType('bf16', 16, 'float', 'bfloat16', 'bfloat16: 8-bit exponent, 7-bit mantissa'),
     DType('fp16', 16, 'float', 'float16', 'IEEE half'),
+    DType('fp16_acc16', 16, 'float', 'float16', 'IEEE half with fp16 accumulate: the tensor-core peak where it differs from fp16 (fp32 accumulate)'),
     DType('fp8', 8, 'float', 'float8_e4m3fn', 'fp8 e4m3 (OCP), the inference format'),
     DType('fp8_e5m2', 8, 'float', 'float8_e5m2', 'fp8 e5m2 (OCP), wider range, for gradients'),
     DType('int8', 8, 'int', 'int8', '8-bit integer; peaks are in OP/s'),

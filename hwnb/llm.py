@@ -20,10 +20,10 @@ from .llm_formats import (WeightFormat, weight_format, weight_bytes, weight_byte
 __all__ = ['NORM_FLOPS', 'SOFTMAX_FLOPS', 'GATED_ACT_FLOPS', 'RESIDUAL_FLOPS', 'LOGITS_BYTES', 'LINK_DIRECTIONS',
            'NCCL_STEP_LATENCY_S', 'NCCL_BASE_LATENCY_S', 'MAX_SEQUENCES', 'OP_NAMES', 'EFFICIENCIES', 'TPOT_SAMPLES',
            'MAX_CHIPS', 'QUANTIZED_OPS', 'attention_pairs', 'experts_touched', 'link_bw', 'check_parallel',
-           'weights_per_chip', 'kv_bytes_per_seq_chip', 'act_bytes_per_chip', 'max_concurrent', 'Workload',
-           'Deployment', 'Formats', 'Efficiency', 'efficiency', 'inputs', 'evaluate', 'min_chips', 'LLMAnalysis',
-           'analyze', 'op_table', 'memory_breakdown', 'expected_tokens', 'speculative_speedup',
-           'speculative_tokens_per_s', 'Calibration', 'calibrate']
+           'weights_per_chip', 'kv_bytes_per_token_chip', 'kv_bytes_per_seq_chip', 'act_bytes_per_chip',
+           'max_concurrent', 'Workload', 'Deployment', 'Formats', 'Efficiency', 'efficiency', 'inputs', 'evaluate',
+           'min_chips', 'LLMAnalysis', 'analyze', 'op_table', 'memory_breakdown', 'expected_tokens',
+           'speculative_speedup', 'speculative_tokens_per_s', 'Calibration', 'calibrate']
 
 # %% ../nbs/05b_llm.ipynb #684fdec0
 NORM_FLOPS = 4        # RMSNorm, per element: square, accumulate, scale by 1/rms, multiply by weight
@@ -153,9 +153,13 @@ def weights_per_chip(m:ModelConfig, fmt, tp:int=1, pp:int=1, ep:int=1, quantize_
     ends = (p['embed'] + p['lm_head']) / tp if pp == 1 else max(p['embed'], p['lm_head']) / tp
     return layers + ends
 
+def kv_bytes_per_token_chip(m:ModelConfig, kv_bytes, tp:int=1, pp:int=1):
+    "KV-cache bytes of one cached token on the busiest chip: K and V × the stage's layers × the chip's KV heads (replicated when tp > KV heads) × head_dim × bytes."
+    return 2 * math.ceil(m.n_layers / pp) * max(m.n_kv_heads / tp, 1) * m.head_dim * np.asarray(kv_bytes, dtype=float)
+
 def kv_bytes_per_seq_chip(m:ModelConfig, ctx, kv_bytes, tp:int=1, pp:int=1, block_size:int|None=VLLM_BLOCK_SIZE):
-    "KV-cache bytes one sequence of `ctx` tokens keeps on the busiest chip: cached tokens (window, whole blocks) × K and V × the stage's layers × the chip's KV heads × head_dim × bytes."
-    return cached_tokens(m, ctx, block_size) * 2 * math.ceil(m.n_layers / pp) * max(m.n_kv_heads / tp, 1) * m.head_dim * np.asarray(kv_bytes, dtype=float)
+    "KV-cache bytes one sequence of `ctx` tokens keeps on the busiest chip: its cached tokens (window, whole blocks) × `kv_bytes_per_token_chip`."
+    return cached_tokens(m, ctx, block_size) * kv_bytes_per_token_chip(m, kv_bytes, tp, pp)
 
 def act_bytes_per_chip(m:ModelConfig, batch, prompt_len, act_bytes, tp:int=1, flash:bool=True, causal_full:bool=True):
     "Estimated live activation bytes per chip at the peak of prefill (see above); arrays broadcast."
@@ -223,6 +227,8 @@ class Deployment:
     link_latency_s: float = 0.0          # per collective step (see NCCL_STEP_LATENCY_S)
     gpu_memory_utilization: float = VLLM_GPU_MEMORY_UTILIZATION
     block_size: int|None = VLLM_BLOCK_SIZE
+    max_num_batched_tokens: int|None = None   # tokens of the engine's profile run (vLLM's name); None: this workload's prefill
+    reserved_bytes_per_chip: float = 0.0      # memory outside the model and KV cache (CUDA context, workspaces, NCCL, CUDA graphs), B
     flash_attention: bool = True
     causal_full: bool = True             # count masked attention pairs too (FlopCounterMode's convention)
     price_per_chip_hour: float|None = None
@@ -230,6 +236,8 @@ class Deployment:
         for n in ('tp', 'pp', 'ep'): _posint(n, getattr(self, n))
         if self.microbatches is not None: _posint('microbatches', self.microbatches)
         if self.block_size is not None: _posint('block_size', self.block_size)
+        if self.max_num_batched_tokens is not None: _posint('max_num_batched_tokens', self.max_num_batched_tokens)
+        _finite('reserved_bytes_per_chip', self.reserved_bytes_per_chip)
         _finite('gpu_memory_utilization', self.gpu_memory_utilization, 0.0, False, 1.0)
         _finite('link_latency_s', self.link_latency_s)
         if self.price_per_chip_hour is not None: _finite('price_per_chip_hour', self.price_per_chip_hour)
@@ -325,7 +333,8 @@ def evaluate(m:ModelConfig, hws, weight_formats, kv_dtypes, H, F, K, B, P, G,
     acts = [_default_act(f, fm.act_dtype) for f in fmts]
     peak = np.array([[h.peak_flops(a) for a in acts] for h in hws])[H, F]       # the roof of the dtype kernels compute in
     bw = np.array([h.mem_bw for h in hws])[H]
-    usable = np.array([h.mem_capacity for h in hws])[H] * d.gpu_memory_utilization
+    cap = np.array([h.mem_capacity for h in hws], dtype=float)[H]
+    usable = cap * d.gpu_memory_utilization - d.reserved_bytes_per_chip
     chips = d.chips
     link = np.array([link_bw(h, d.link) for h in hws])[H] if chips > 1 else np.ones(len(H))
     wb = np.array([f.bytes_per_weight for f in fmts])[F]
@@ -346,16 +355,24 @@ def evaluate(m:ModelConfig, hws, weight_formats, kv_dtypes, H, F, K, B, P, G,
     e2e = prefill + (G - 1) * tpot
     w_chip = np.array([weights_per_chip(m, f, d.tp, d.pp, d.ep, fm.quantize_embeddings, fm.embeddings_in_weights) for f in fmts])[F]
     kv_seq = kv_bytes_per_seq_chip(m, P + G, kv_b, d.tp, d.pp, d.block_size)
-    act_chip = act_bytes_per_chip(m, Br, P, a, d.tp, d.flash_attention, d.causal_full)
+    act_chip = (act_bytes_per_chip(m, Br, P, a, d.tp, d.flash_attention, d.causal_full) if d.max_num_batched_tokens is None else   # as vLLM: the peak
+                act_bytes_per_chip(m, np.ones_like(Br), np.full_like(P, d.max_num_batched_tokens), a, d.tp, d.flash_attention, d.causal_full))  # of its profile run
     mem = w_chip + Br * kv_seq + act_chip
+    fits = mem <= usable
+    free = np.maximum(usable - w_chip - act_chip, 0)                              # what the KV pool may take
+    blk = d.block_size or 1
+    blocks = np.floor(free / (blk * kv_bytes_per_token_chip(m, kv_b, d.tp, d.pp)))
+    no = lambda x: np.where(fits, x, np.nan)                                      # a plan that does not fit has no speed, cost or energy
     tdp = np.array([np.nan if h.tdp_w is None else h.tdp_w for h in hws])[H]
     price = np.nan if d.price_per_chip_hour is None else d.price_per_chip_hour
     toks = B * G
-    return dict(act_dtype=np.array(acts, dtype=object)[F], prefill_s=prefill, decode_s=decode, tpot_s=tpot, e2e_s=e2e,
-                tokens_per_s=B / tpot, decode_tokens_per_s=1 / tpot, throughput_tokens_per_s=toks / e2e,
+    return dict(act_dtype=np.array(acts, dtype=object)[F], prefill_s=no(prefill), decode_s=no(decode), tpot_s=no(tpot), e2e_s=no(e2e),
+                tokens_per_s=no(B / tpot), decode_tokens_per_s=no(1 / tpot), throughput_tokens_per_s=no(toks / e2e),
                 weight_bytes_per_chip=w_chip, kv_bytes_per_chip=Br * kv_seq, act_bytes_per_chip=act_chip, mem_per_chip=mem,
-                mem_usable_per_chip=usable, mem_capacity_per_chip=np.array([h.mem_capacity for h in hws], dtype=float)[H], fits=mem <= usable, max_batch=d.ep * max_concurrent(usable - w_chip - act_chip, kv_seq),
-                energy_j_per_mtok=chips * tdp * e2e / toks * 1e6, cost_per_mtok=chips * price * e2e / 3600 / toks * 1e6)
+                mem_usable_per_chip=usable, mem_capacity_per_chip=cap, reserved_bytes_per_chip=np.full_like(cap, d.reserved_bytes_per_chip),
+                fits=fits, max_batch=d.ep * max_concurrent(free, kv_seq), max_concurrency=d.ep * free / kv_seq,
+                kv_capacity_blocks=d.ep * blocks, kv_capacity_tokens=d.ep * blocks * blk,
+                energy_j_per_mtok=no(chips * tdp * e2e / toks * 1e6), cost_per_mtok=no(chips * price * e2e / 3600 / toks * 1e6))
 
 # %% ../nbs/05b_llm.ipynb #a094606b
 MAX_CHIPS = 4096   # the largest deployment the fewest-chips search considers (tp · pp · ep)
@@ -395,21 +412,26 @@ class LLMAnalysis:
     kv_bytes_per_token: float
     weight_bytes_per_chip: float; kv_bytes_per_chip: float; act_bytes_per_chip: float
     mem_per_chip: float; mem_usable_per_chip: float; mem_capacity_per_chip: float
+    reserved_bytes_per_chip: float      # memory outside the model and KV cache, counted out of the usable share
     fits: bool
     min_chips: int|None                 # fewest chips that hold it; None if none up to MAX_CHIPS
     min_chips_tp_pp: tuple              # (tp, pp) of that smallest deployment, tensor-parallel preferred; (None, None) if none
     max_batch: int                      # concurrent sequences of prompt_len + gen_len that fit
-    prefill_s: float; decode_s: float; tpot_s: float; e2e_s: float
-    tokens_per_s: float                 # decode throughput: batch / tpot_s
-    decode_tokens_per_s: float          # per sequence: 1 / tpot_s
-    throughput_tokens_per_s: float      # all sequences, prefill included: batch · gen_len / e2e_s
+    max_concurrency: float              # the same, unrounded: vLLM's "Maximum concurrency" at prompt_len + gen_len tokens
+    kv_capacity_blocks: int             # KV blocks the free memory holds (vLLM's "# GPU blocks"), over the deployment
+    kv_capacity_tokens: int             # tokens those blocks hold (vLLM's "GPU KV cache size: N tokens")
+    # speeds, cost and energy are None for a plan that does not fit (see notes)
+    prefill_s: float|None; decode_s: float|None; tpot_s: float|None; e2e_s: float|None
+    tokens_per_s: float|None            # decode throughput: batch / tpot_s
+    decode_tokens_per_s: float|None     # per sequence: 1 / tpot_s
+    throughput_tokens_per_s: float|None # all sequences, prefill included: batch · gen_len / e2e_s
     energy_j_per_mtok: float|None; cost_per_mtok: float|None
     efficiency: str = 'ideal'           # the efficiency model the times come from
     ops: object = field(repr=False, compare=False, default=None)     # per-op DataFrame, OP_SCHEMA columns (hwnb.core.check_ops)
     notes: tuple = ()
 
     @property
-    def ttft_s(self) -> float: return self.prefill_s
+    def ttft_s(self) -> float|None: return self.prefill_s
 
     @property
     def energy_kwh_per_mtok(self) -> float|None:
@@ -440,8 +462,12 @@ def analyze(model, hw=None, workload:Workload|None=None, deployment:Deployment|N
     act = r['act_dtype']
     a, kv_b = dtype(act).bytes, dtype(fm.kv_dtype).bytes
     ctx = w.prompt_len + w.gen_len
-    n_min, tp_min, pp_min = min_chips(m, f, w.batch, ctx, kv_b, a, hw.mem_capacity * d.gpu_memory_utilization, d.ep, d, fm)
+    n_min, tp_min, pp_min = min_chips(m, f, w.batch, ctx, kv_b, a, float(r['mem_usable_per_chip']), d.ep, d, fm)
     notes = [f"efficiency model: {e.name} (compute {e.compute:g}, bandwidth {e.bandwidth:g} of the roofs)"]
+    if not r['fits']:
+        more = f"; it fits on {n_min} chips (tp={tp_min}, pp={pp_min})" if n_min else "; no split up to MAX_CHIPS holds it"
+        notes.append(f"does not fit: {r['mem_per_chip'] / 1e9:.1f} GB needed per chip, {r['mem_usable_per_chip'] / 1e9:.1f} GB usable{more}. "
+                     "No speed, cost or energy is reported for it; the op table's times are what its ops would take")
     if hw.tdp_w is None: notes.append(f"{hw.name} publishes no TDP: no energy figure")
     if d.price_per_chip_hour is None: notes.append("no price_per_chip_hour given: no cost figure")
     opt = lambda x: None if not math.isfinite(x) else float(x)
@@ -451,9 +477,11 @@ def analyze(model, hw=None, workload:Workload|None=None, deployment:Deployment|N
         weight_bytes=weight_bytes(m, f, fm.quantize_embeddings, fm.embeddings_in_weights),
         kv_bytes=float(w.batch * cached_tokens(m, ctx, d.block_size) * kv_bytes_per_token(m, fm.kv_dtype)),
         kv_bytes_per_token=float(kv_bytes_per_token(m, fm.kv_dtype)),
-        **{k: float(r[k]) for k in ('weight_bytes_per_chip', 'kv_bytes_per_chip', 'act_bytes_per_chip', 'mem_per_chip', 'mem_usable_per_chip', 'mem_capacity_per_chip',
-                                    'prefill_s', 'decode_s', 'tpot_s', 'e2e_s', 'tokens_per_s', 'decode_tokens_per_s', 'throughput_tokens_per_s')},
+        **{k: float(r[k]) for k in ('weight_bytes_per_chip', 'kv_bytes_per_chip', 'act_bytes_per_chip', 'mem_per_chip', 'mem_usable_per_chip',
+                                    'mem_capacity_per_chip', 'reserved_bytes_per_chip', 'max_concurrency')},
+        **{k: opt(r[k]) for k in ('prefill_s', 'decode_s', 'tpot_s', 'e2e_s', 'tokens_per_s', 'decode_tokens_per_s', 'throughput_tokens_per_s')},
         fits=bool(r['fits']), min_chips=n_min, min_chips_tp_pp=(tp_min, pp_min), max_batch=int(r['max_batch']),
+        kv_capacity_blocks=int(r['kv_capacity_blocks']), kv_capacity_tokens=int(r['kv_capacity_tokens']),
         energy_j_per_mtok=opt(r['energy_j_per_mtok']), cost_per_mtok=opt(r['cost_per_mtok']), efficiency=e.name, notes=tuple(notes))
     return replace(res, ops=op_table(m, hw, w, d, fm, e))
 

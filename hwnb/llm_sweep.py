@@ -65,6 +65,7 @@ def fit_table(models=('mistral-7b', 'mixtral-8x7b'), hw=('h100-sxm', 'h200', 'mi
     import pandas as pd
     hw, weight_format = _plural(kw, fit_table, hw=hw, weight_format=weight_format)
     rows, kw0 = [], dict(kw)
+    ms = lambda s: np.nan if s is None else s * 1e3                  # no speed where nothing fits
     for mname in models:
         for h in _unique(hw):
             for f in _unique(weight_format):
@@ -75,8 +76,8 @@ def fit_table(models=('mistral-7b', 'mixtral-8x7b'), hw=('h100-sxm', 'h200', 'mi
                 tp, pp = r1.min_chips_tp_pp
                 r = r1 if r1.fits or n is None else analyze(mname, h, batch=batch, prompt_len=prompt_len, gen_len=gen_len, weight_format=f, tp=tp, pp=pp, **kw)
                 rows.append(dict(model=mname, hw=h, weight_format=f, act_dtype=r.act_dtype, weight_gb=r1.weight_bytes / 1e9, fits_one_chip=r1.fits,
-                                 min_chips=n, tp=r.tp, pp=r.pp, chips_used=r.chips, ttft_ms=r.ttft_s * 1e3, tpot_ms=r.tpot_s * 1e3,
-                                 tokens_per_s=r.tokens_per_s, max_batch_per_deployment=r.max_batch))
+                                 min_chips=n, tp=r.tp, pp=r.pp, chips_used=r.chips, ttft_ms=ms(r.ttft_s), tpot_ms=ms(r.tpot_s),
+                                 tokens_per_s=np.nan if r.tokens_per_s is None else r.tokens_per_s, max_batch_per_deployment=r.max_batch))
     return pd.DataFrame(rows)
 
 # %% ../nbs/05c_llm_sweep.ipynb #0b0f96a3

@@ -108,13 +108,14 @@ def memory_spec(a, hw=None) -> dict:
 
 def _metrics_html(a, spec_tokens_per_s:float|None) -> str:
     "The headline numbers of an analysis as a small HTML table; `spec_tokens_per_s`: with speculative decoding, or None."
+    if not a.fits: spec_tokens_per_s = None
     spec = '' if spec_tokens_per_s is None else f" ({spec_tokens_per_s:,.0f} with speculative decoding, x{spec_tokens_per_s / a.tokens_per_s:.2f})"
     rows = [('memory per chip', f"{fmt_si(a.mem_per_chip, 'B')} of {fmt_si(a.mem_usable_per_chip, 'B')} usable: <b>{'fits' if a.fits else 'does not fit'}</b>"),
             ('min chips', f"{a.min_chips} (tp, pp = {a.min_chips_tp_pp})" if a.min_chips else 'none'),
             ('TTFT (prefill)', fmt_si(a.prefill_s, 's')), ('time per output token', fmt_si(a.tpot_s, 's')),
-            ('tokens/s', f"{a.tokens_per_s:,.0f}" + spec), ('max batch', f"{a.max_batch:,}"),
-            ('energy per 1M tokens', f"{a.energy_kwh_per_mtok:.2f} kWh" if a.energy_kwh_per_mtok is not None else 'n/a (no TDP)'),
-            ('cost per 1M tokens', f"${a.cost_per_mtok:,.2f}" if a.cost_per_mtok is not None else 'n/a (give a price per hour)')]
+            ('tokens/s', f"{a.tokens_per_s:,.0f}" + spec if a.fits else '— (does not fit)'), ('max batch', f"{a.max_batch:,}"),
+            ('energy per 1M tokens', f"{a.energy_kwh_per_mtok:.2f} kWh" if a.energy_kwh_per_mtok is not None else '— (does not fit)' if not a.fits else '— (no TDP)'),
+            ('cost per 1M tokens', f"${a.cost_per_mtok:,.2f}" if a.cost_per_mtok is not None else '— (does not fit)' if not a.fits else '— (give a price per hour)')]
     return '<table class="hwnb-metrics">' + ''.join(f'<tr><th style="text-align:left;padding-right:12px">{k}</th><td class="hwnb-{k.split()[0].lower()}">{v}</td></tr>' for k, v in rows) + '</table>'
 
 # %% ../nbs/07_widgets.ipynb #1f54d238
@@ -170,8 +171,9 @@ class DeploymentPlanner(_Explorer):
 
     def speculative(self, a=None) -> float|None:
         "Decode tokens/s with speculative decoding at the chosen α, γ (`hwnb.llm.speculative_tokens_per_s`); None when α is 0 (off)."
-        if self.w_alpha.value <= 0: return None
-        return self.llm.speculative_tokens_per_s(a or self.analysis(), self.w_alpha.value, self.w_gamma.value, self.draft_cost)
+        a = a or self.analysis()
+        if self.w_alpha.value <= 0 or not a.fits: return None
+        return self.llm.speculative_tokens_per_s(a, self.w_alpha.value, self.w_gamma.value, self.draft_cost)
 
     def chart(self):
         "The static view: the memory bar above the roofline of the model's ops."

@@ -33,7 +33,10 @@ def test_sweep_matches_analyze(model, hw, fmt, kv, batch, prompt, gen, tp, pp, e
         else: assert row[k] == pytest.approx(want, rel=1e-12), k
     assert (bool(row.fits), int(row.max_batch), row.act_dtype) == (a.fits, a.max_batch, a.act_dtype)
     num = s.select_dtypes('number').drop(columns=[] if price is not None else ['cost_per_mtok'])   # no price: no cost (NaN)
-    assert np.isfinite(num.to_numpy(dtype=float)).all()
+    speed = ['prefill_s', 'decode_s', 'tpot_s', 'e2e_s', 'tokens_per_s', 'decode_tokens_per_s', 'throughput_tokens_per_s', 'energy_j_per_mtok']
+    assert np.isfinite(num[s.fits].to_numpy(dtype=float)).all()
+    assert np.isfinite(num[~s.fits].drop(columns=speed + ['cost_per_mtok'], errors='ignore').to_numpy(dtype=float)).all()
+    assert s.loc[~s.fits, speed].isna().all().all()                      # a plan that does not fit has no speed
 
 
 def test_sweep_validates_like_analyze():
@@ -51,9 +54,10 @@ def test_sweep_drops_points_beyond_max_positions():
 def test_sweep_100k_shape():
     s = sweep('mistral-7b', ['h100-sxm', 'h200', 'mi300x', 'l4'], batch=np.arange(1, 51), prompt_len=np.linspace(16, 30000, 100).astype(int),
               weight_format=['bf16', 'fp8', 'int8', 'int4-g128', 'nf4'])
-    assert len(s) == 100_000 and s.tokens_per_s.gt(0).all() and np.isfinite(s.decode_s).all()
+    assert len(s) == 100_000 and s.tokens_per_s[s.fits].gt(0).all() and np.isfinite(s.decode_s[s.fits]).all() and s.decode_s[~s.fits].isna().all()
     # more batch never lowers a decode step's time, and never lowers throughput (memory-bound regime)
-    g = s[(s.hw == 'h100-sxm') & (s.weight_format == 'bf16') & (s.prompt_len == s.prompt_len.min())].sort_values('batch')
+    g = s[(s.hw == 'h100-sxm') & (s.weight_format == 'bf16') & (s.prompt_len == s.prompt_len.min()) & s.fits].sort_values('batch')
+    assert len(g) == 50
     assert g.decode_s.is_monotonic_increasing and g.tokens_per_s.is_monotonic_increasing
 
 
