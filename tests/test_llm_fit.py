@@ -73,7 +73,7 @@ def test_corrupt_calibration_file(tmp_path):
 def test_fit_recovers_known_parameters(df):
     "Cases 'measured' by a known efficiency model are fitted back to it (the fit is not just a curve through the data)."
     use = llm_fit.speed_cases(df)
-    truth = dict(compute=0.55, bandwidth=0.75, bandwidth_half_bytes=4e6, compute_half_tokens=32.0, op_overhead_s=6e-6,
+    truth = dict(compute=0.55, bandwidth=0.75, bandwidth_half_bytes=4e6, op_overhead_s=6e-6,
                  graph_op_overhead_s=2e-6, collective_step_s=8e-6, kernel_fp8=0.8, kernel_int8=0.7, kernel_int4=0.6, kernel_gguf=0.5)
     e = llm_fit.efficiency_from(truth)
     fake = use.assign(measured=llm_fit.predict_cases(use, {}, e), engine='generic')
