@@ -154,6 +154,7 @@ def check_parallel(m:ModelConfig, tp:int, pp:int, ep:int):
     if ep > 1 and not m.is_moe: raise ValueError(f"ep={ep} needs a mixture-of-experts model; {m.name} is dense")
     if ep > 1 and m.n_experts % ep: raise ValueError(f"ep={ep} does not divide {m.name}'s {m.n_experts} experts")
 
+# %% ../nbs/05b_llm.ipynb #3a38a451
 def weights_per_chip(m:ModelConfig, fmt, tp:int=1, pp:int=1, ep:int=1, quantize_embeddings:bool=False, embeddings:bool=True) -> float:
     "Weight bytes on the busiest chip: layers split by pp (the busiest stage holds ceil(L/pp)), sharded by tp, experts by ep."
     p = weight_bytes_by_part(m, fmt, quantize_embeddings, embeddings)
@@ -163,6 +164,7 @@ def weights_per_chip(m:ModelConfig, fmt, tp:int=1, pp:int=1, ep:int=1, quantize_
     ends = (p['embed'] + p['lm_head']) / tp if pp == 1 else max(p['embed'], p['lm_head']) / tp
     return layers + ends
 
+# %% ../nbs/05b_llm.ipynb #f32e4957
 def kv_bytes_per_token_chip(m:ModelConfig, kv_bytes, tp:int=1, pp:int=1):
     "KV-cache bytes of one cached token on the busiest chip: K and V × the stage's layers × the chip's KV heads (replicated when tp > KV heads) × head_dim × bytes."
     return 2 * math.ceil(m.n_layers / pp) * max(m.n_kv_heads / tp, 1) * m.head_dim * np.asarray(kv_bytes, dtype=float)
@@ -171,6 +173,7 @@ def kv_bytes_per_seq_chip(m:ModelConfig, ctx, kv_bytes, tp:int=1, pp:int=1, bloc
     "KV-cache bytes one sequence of `ctx` tokens keeps on the busiest chip: its cached tokens (window, whole blocks) × `kv_bytes_per_token_chip`."
     return cached_tokens(m, ctx, block_size) * kv_bytes_per_token_chip(m, kv_bytes, tp, pp)
 
+# %% ../nbs/05b_llm.ipynb #d9bab861
 def act_bytes_per_chip(m:ModelConfig, batch, prompt_len, act_bytes, tp:int=1, flash:bool=True, causal_full:bool=True):
     "Estimated live activation bytes per chip at the peak of prefill (see above); arrays broadcast."
     B, prompt = np.asarray(batch, dtype=float), np.asarray(prompt_len, dtype=float)
@@ -181,6 +184,7 @@ def act_bytes_per_chip(m:ModelConfig, batch, prompt_len, act_bytes, tp:int=1, fl
     if not flash: act = act + 2 * B * hq * attention_pairs(prompt, 0, m.sliding_window, causal_full)[0] * act_bytes
     return act
 
+# %% ../nbs/05b_llm.ipynb #e491ed3a
 MAX_SEQUENCES = 2**62   # the count is capped here, exactly representable as float and int64
 
 def max_concurrent(free_bytes, kv_bytes_per_seq):
@@ -281,6 +285,7 @@ def kernel_family(f) -> str:
     if 'ggml' in (f.source or '') or 'llama.cpp' in (f.source or ''): return 'gguf'
     return f.dtype if f.dtype in KERNEL_FAMILIES else 'int4'
 
+# %% ../nbs/05b_llm.ipynb #56fff1c7
 @dataclass(frozen=True)
 class Efficiency:
     """How close real kernels come to the roofs. `Efficiency()` is the bare roofline ('ideal'). A kernel moving `b` bytes takes
@@ -313,6 +318,7 @@ class Efficiency:
         "Fixed seconds per op instance of a decode step, with or without CUDA graphs."
         return self.op_overhead_s if not cuda_graphs or self.graph_op_overhead_s is None else self.graph_op_overhead_s
 
+# %% ../nbs/05b_llm.ipynb #01ca6a49
 EFFICIENCIES = {'ideal': Efficiency()}   # named efficiency models: 'ideal' is the bare roofline; 'calibrated' is read from data
 DEFAULT_EFFICIENCY = 'calibrated'
 ENGINE_NAMES = ('vllm', 'sglang', 'tensorrt-llm', 'llama.cpp', 'mlc-llm', 'exllama', 'lmdeploy', 'gpt-fast', 'generic')
@@ -676,6 +682,7 @@ class Calibration:
         "`analyze` keyword arguments that apply this calibration."
         return dict(efficiency=self.efficiency())
 
+# %% ../nbs/05b_llm.ipynb #610978db
 def _nnls(A, y):
     "Least squares `A x ≈ y` with `x ≥ 0`, for a few columns: the best unconstrained solution over every subset of free columns."
     best, bx = np.inf, np.zeros(A.shape[1])
@@ -687,6 +694,7 @@ def _nnls(A, y):
         if r < best: best, bx = r, np.zeros(A.shape[1]); bx[cols] = x
     return bx
 
+# %% ../nbs/05b_llm.ipynb #d94cf224
 def calibrate(measured_ops, predicted_ops, on=None, fit_overhead:bool=False) -> Calibration:
     "Compute and bandwidth efficiency factors that make `predicted_ops` (an `analyze(...).ops` table) match `measured_ops` (time_s column)."
     import pandas as pd
