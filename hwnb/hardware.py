@@ -15,7 +15,7 @@ from .core import DTYPES, check_name, closest, fmt_si
 
 # %% auto #0
 __all__ = ['KINDS', 'Figure', 'MemLevel', 'Link', 'Hardware', 'figures', 'validate', 'names', 'get', 'register', 'from_dict',
-           'load_file', 'override', 'catalog', 'local']
+           'load_file', 'override', 'catalog']
 
 # %% ../nbs/01_hardware.ipynb #d3c91734
 def _is_number(x) -> bool:
@@ -418,9 +418,3 @@ def catalog(kind:str|None=None, dtype:str='bf16') -> 'pd.DataFrame':
                          mem_capacity=h.mem_capacity, mem_capacity_reported=h.mem_capacity_reported, mem_bw=h.mem_bw, ridge=pk / h.mem_bw if pk else None,
                          tdp_w=h.tdp_w, dtypes=','.join(h.dtypes)))
     return pd.DataFrame(rows)
-
-# %% ../nbs/01_hardware.ipynb #eb0edfb7
-def local(root='/', gpus:bool=True):
-    "Detect this machine (a `hwnb.detect.Machine`); `.catalog` is its catalog `Hardware`, when there is one."
-    from hwnb.detect import detect
-    return detect(root, gpus)

@@ -2,7 +2,7 @@
 from pathlib import Path
 import pytest
 from hwnb.detect import detect, parse_cpuinfo, read_caches, match_catalog, Cache
-from hwnb.hardware import local
+from hwnb import local
 
 FIX = Path(__file__).parent/'fixtures'/'machines'
 
