@@ -72,7 +72,7 @@ def _plan(a):
     from hwnb.config import setting
     model = llm.from_hf_config(a.model) if a.model.endswith('.json') or '/' in a.model else a.model
     r = llm.analyze(model, setting('hardware', a.hw), batch=a.batch, prompt_len=a.prompt, gen_len=a.gen, weight_format=a.weights,
-                    kv_dtype=a.kv, tp=a.tp, price_per_chip_hour=a.price)
+                    kv_dtype=a.kv, tp=a.tp, price_per_chip_hour=a.price, engine=a.engine, efficiency=a.efficiency)
     d = {k: (v.item() if hasattr(v, 'item') else list(v) if isinstance(v, tuple) else v) for k, v in r.summary().items()}
     if a.json: print(json.dumps({**d, 'notes': list(r.notes)}, indent=1, default=str)); return 0
     def show(k, v):
@@ -80,7 +80,7 @@ def _plan(a):
         if v is None or isinstance(v, (bool, str, list)): return v
         if k in ('prefill_s', 'decode_s', 'tpot_s', 'e2e_s'): return fmt_si(v, 's')
         if 'bytes' in k or k.startswith('mem_'): return fmt_si(v, 'B')
-        if k == 'tokens_per_s': return f'{v:,.0f} tokens/s'
+        if k.endswith('tokens_per_s'): return f'{v:,.0f} tokens/s'
         if k == 'energy_j_per_mtok': return f'{v / J_PER_KWH:,.2f} kWh per 1M tokens'
         if k == 'cost_per_mtok': return f'${v:,.2f} per 1M tokens'
         return f'{v:,}' if isinstance(v, int) else v
@@ -196,6 +196,8 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument('--kv', default='bf16'); pl.add_argument('--batch', type=int, default=1); pl.add_argument('--prompt', type=int, default=1024)
     pl.add_argument('--gen', type=int, default=256); pl.add_argument('--tp', type=int, default=1)
     pl.add_argument('--price', type=float, help='price per chip-hour, for cost per 1M tokens'); pl.add_argument('--json', action='store_true')
+    pl.add_argument('--engine', default='vllm', help="serving engine whose fitted kernel efficiency to use: vllm, tensorrt-llm, llama.cpp, ...")
+    pl.add_argument('--efficiency', default='calibrated', help="'calibrated' (fitted on published measurements) or 'ideal' (the bare roofline)")
     pl.set_defaults(func=_plan)
     pr = sub.add_parser('profile', help='the op table of a PyTorch model: MODULE:FACTORY')
     pr.add_argument('spec', help='e.g. hwnb.models:tiny_mistral (a factory returning a model config or (model, args))')
