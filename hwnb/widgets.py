@@ -216,11 +216,18 @@ class DeploymentPlanner(_Explorer):
         self.update_times_s.append(time.perf_counter() - t0)
 
 # %% ../nbs/07_widgets.ipynb #0b7fe7b1
+def _own_hw(x):
+    "The chip a profile, trace or LLM analysis was judged against (a trace's first matched rank), else the settings' hardware."
+    from hwnb.config import setting
+    h = x.attrs.get('hw') if isinstance(x, pd.DataFrame) else getattr(x, 'hw', None)   # a table's 'hw' is a column: read its attrs
+    if isinstance(h, dict): h = next((v for v in h.values() if v is not None), None)
+    return h if h is not None else setting('hardware')
+
 class ProfileExplorer(_Explorer):
     "An op table on the roofline, filtered, grouped and ranked; chart and table selections are linked."
-    def __init__(self, ops, hw='h100-sxm', k:int=15):
+    def __init__(self, ops, hw=None, k:int=15):
         _offline_charts()
-        self.ops, self.hw = (ops.ops if hasattr(ops, 'ops') else ops).reset_index(drop=True), get(hw)
+        self.ops, self.hw = (ops.ops if hasattr(ops, 'ops') else ops).reset_index(drop=True), get(_own_hw(ops) if hw is None else hw)
         self.w_filter = W.Text(description='filter', placeholder='op or module contains...')
         self.w_group = W.ToggleButtons(options=[('op type', 'op'), ('module', 'module'), ('none', 'none')], value='op', description='group by')
         self.w_k = W.IntSlider(value=k, min=1, max=max(1, len(self.ops)), description='top k')
