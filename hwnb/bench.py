@@ -274,7 +274,7 @@ def _peaks_and_caches(df, machine, slow, device, meta, src, ceilings, notes):
         caches.append(MemLevel(name, Figure(float(cap_total), source='sysfs' if device.type == 'cpu' else 'torch'), bw))
     return peaks, caches, llc
 
-# %% ../nbs/01b_bench.ipynb #f5171353
+# %% ../nbs/01b_bench.ipynb #d336b600
 def _dram(df, llc, ceilings, notes) -> tuple:
     "(kind, (best, min, median, max)) of main memory: triad (STREAM's convention), else copy, else read, over working sets above the LLC."
     dram = {}
@@ -294,7 +294,7 @@ def _dram(df, llc, ceilings, notes) -> tuple:
     ceilings.append(('dram bandwidth', 'B/s', *dram[kind], f'{kind} (STREAM convention)'))
     return kind, dram[kind]
 
-# %% ../nbs/01b_bench.ipynb #fe29c73b
+# %% ../nbs/01b_bench.ipynb #09dc0ffd
 def _noisy(ceilings) -> list:
     "Ceilings whose repeats spread wider than `NOISY_SPREAD` (max/min): a busy machine. Kept, and flagged."
     return [f"{c[0]} (max/min {c[5] / c[3]:.1f}x)" for c in ceilings if c[3] > 0 and c[5] / c[3] > NOISY_SPREAD]
@@ -306,7 +306,7 @@ def impossible(m) -> list:
     return [f"{r.ceiling} {fmt_si(r.best, r.unit)} is {r.fraction_of_datasheet:.2f}x the datasheet's {fmt_si(r.datasheet, r.unit)} ({m.datasheet})"
             for r in bad.itertuples()]
 
-# %% ../nbs/01b_bench.ipynb #27855e38
+# %% ../nbs/01b_bench.ipynb #0510eaae
 def _assemble(machine, samples, notes, slow, plan, mode, device, meta, accept:bool=False) -> Measured:
     "A `Measured` from the samples. Slow or noisy ceilings are kept and flagged (`meta['flags']`); only impossible ones are refused, unless `accept`."
     import pandas as pd
@@ -338,7 +338,7 @@ def _assemble(machine, samples, notes, slow, plan, mode, device, meta, accept:bo
                   datasheet=(machine.gpu_catalog[0] if device.type == 'cuda' and machine.gpu_catalog else machine.cpu_catalog))
     return check(hw, accept)
 
-# %% ../nbs/01b_bench.ipynb #5f6fd328
+# %% ../nbs/01b_bench.ipynb #e971e7b4
 _NAME_OK = re.compile(r'^[a-z0-9]+(-[a-z0-9]+)*$')
 
 def check(m, accept:bool=False):
@@ -371,7 +371,7 @@ def _to_json(m:Measured) -> dict:
                 memory=lv(m.memory), caches=[lv(c) for c in m.caches], samples=[list(s) for s in m.samples],
                 ceilings=[list(c) for c in m.ceilings])
 
-# %% ../nbs/01b_bench.ipynb #55175fd4
+# %% ../nbs/01b_bench.ipynb #e43c5b1e
 def _num(x, what) -> float:
     "`x` as a finite float >= 0, or a ValueError naming `what`."
     if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or x < 0:
@@ -400,7 +400,7 @@ def _level(l, what) -> MemLevel:
          else Figure(_num(l['bw'], f'{what}.bw'), source='hwnb-bench', note=_txt(l.get('note'), f'{what}.note', True))
     return MemLevel(_txt(l.get('name'), f'{what}.name'), cap, bw)
 
-# %% ../nbs/01b_bench.ipynb #50c88cd4
+# %% ../nbs/01b_bench.ipynb #a044ffaa
 def _from_json(d:dict, fingerprint:str) -> Measured:
     "Rebuild a `Measured` from cached JSON, checking every field; a `ValueError` says what is wrong."
     if not isinstance(d, dict) or d.get('format') != CACHE_FORMAT: raise ValueError(f"not an {CACHE_FORMAT} file")
@@ -441,7 +441,7 @@ def _from_json(d:dict, fingerprint:str) -> Measured:
         return check(m, accept=bool(meta.get('accepted')))
     except (KeyError, TypeError, IndexError, AttributeError, OverflowError) as e: raise ValueError(f"malformed: {type(e).__name__}: {e}") from None
 
-# %% ../nbs/01b_bench.ipynb #d79195e5
+# %% ../nbs/01b_bench.ipynb #4027735f
 def cache_path(fingerprint:str, cache_dir=None) -> Path:
     "Where the measurement of machine `fingerprint` is cached."
     return Path(setting('cache_dir', cache_dir)).expanduser()/'bench'/f'{fingerprint}.json'
@@ -497,7 +497,7 @@ def _sweep(machine, plan, mode, dev, meta, notes, progress) -> tuple:
     meta['elapsed_s'] = round(time.perf_counter() - t0, 3)
     return samples, notes, slow
 
-# %% ../nbs/01b_bench.ipynb #d4f2d240
+# %% ../nbs/01b_bench.ipynb #6dea5c7b
 def measure(mode:str='quick', force:bool=False, device:str|None=None, cache_dir=None, max_age_days:float=30,
             progress:bool=True, plan:Plan|None=None, accept:bool=False) -> Measured:
     """Measure this machine's ceilings (`mode` 'quick' ~5 s or 'full' ~60 s) or reuse the cached ones (`force=True` measures again).

@@ -69,3 +69,12 @@ def test_match_catalog(name, hw):
 def test_local_this_machine():
     m = local()
     assert m.physical_cores >= 1 and len(m.fingerprint) == 16
+
+
+@pytest.mark.parametrize('meminfo', [b'MemFree: 1 kB\n', b'\xff\xfe garbage \x00\n'])
+def test_unreadable_meminfo_is_unknown_with_a_note(tmp_path, meminfo):
+    "A meminfo without MemTotal (or not text) gives no memory size, and a note says so; never an invented one."
+    (tmp_path/'proc').mkdir()
+    (tmp_path/'proc/meminfo').write_bytes(meminfo)
+    m = detect(tmp_path)
+    assert m.mem_bytes is None and any('memory size unknown' in n for n in m.notes)
