@@ -89,7 +89,7 @@ def save(prof:Profile, path) -> Path:
     write_atomic(path, json.dumps(doc, allow_nan=False, default=str))
     return path
 
-# %% ../nbs/03b_profile_io.ipynb #d88119b9
+# %% ../nbs/03b_profile_io.ipynb #4bcd5e8d
 def _spec_hw(d, src:str) -> Hardware:
     "A `Hardware` from a saved `hw_spec`; a `ValueError` says which field is wrong."
     if not isinstance(d, dict): raise ValueError(f"hw_spec is {type(d).__name__}, not an object")
@@ -114,7 +114,7 @@ def _spec_hw(d, src:str) -> Hardware:
     if not hw.dtypes or hw.memory.bw.value is None or not hw.mem_bw > 0: raise ValueError("hw_spec has no peak or no main-memory bandwidth")
     return hw
 
-# %% ../nbs/03b_profile_io.ipynb #25dd7fe2
+# %% ../nbs/03b_profile_io.ipynb #a0559514
 def _read_doc(path:Path) -> dict:
     "The saved profile's JSON object, checked for its tag, version and fields."
     try: doc = json.loads(path.read_text(encoding='utf-8'))
@@ -145,7 +145,7 @@ def _read_doc(path:Path) -> dict:
         raise ValueError(f"{path}: repeat is {doc.get('repeat')!r}, not a count")
     return doc
 
-# %% ../nbs/03b_profile_io.ipynb #882c4be6
+# %% ../nbs/03b_profile_io.ipynb #42ed6e1d
 _FLOAT_COLS = ('flops', 'bytes', 'intensity', 'time_s', 'achieved_flops_s', 'achieved_bytes_s', 'roof_fraction', 'attainable_flops_s')
 
 def _ops_of(doc:dict, path:Path) -> pd.DataFrame:
