@@ -87,7 +87,7 @@ def time_bound(hw, flops, bytes, dtype:str='bf16', level:str|None=None):
     r = np.maximum(f / hw.peak_flops(dtype), b / hw.level_bw(level))
     return _out(r, np.ndim(flops) == 0 and np.ndim(bytes) == 0)
 
-# %% ../nbs/02_roofline.ipynb #020dbd38
+# %% ../nbs/02_roofline.ipynb #520e26c6
 def _measure_arg(x, what:str, positive:bool=False):
     "`x` as a float array of finite values >= 0 (> 0 if `positive`), or a `ValueError` naming `what` and the bad value."
     try: a = np.asarray(x, dtype=float)
@@ -127,7 +127,7 @@ def _column(df, c:str, nan_ok:bool=True):
         raise ValueError(f"op table column {c!r} must be finite and >= 0 (NaN for unknown): row {k} ({op}) has {s.iloc[k]:g}")
     return s
 
-# %% ../nbs/02_roofline.ipynb #9db1f437
+# %% ../nbs/02_roofline.ipynb #72769c2d
 def place(ops, hw, dtype:str|None=None, level:str|None=None) -> 'pd.DataFrame':
     """A copy of op table `ops` with intensity, bound, attainable and (if timed) achieved and roof_fraction columns for `hw`.
     A row without FLOPs (a gather, a copy) is memory-bound: its roof fraction is its achieved bandwidth over the memory roof.
