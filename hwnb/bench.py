@@ -356,7 +356,7 @@ def check(m, accept:bool=False):
     if bad and not accept:
         raise ValueError("the measurement is physically impossible, so it is not used: " + '; '.join(bad) +
                          f" (more than {IMPOSSIBLE_BAND:.0%} over the datasheet). Is {m.datasheet!r} this machine? "
-                         "Keep it anyway with `hwnb bench --accept` (accept=True).")
+                         "Keep it anyway with `hwnb bench --accept` or `hwnb report --accept` (accept=True).")
     if bad: m = replace(m, meta=MappingProxyType({**m.meta, 'accepted': bad}), notes=(m.notes + '; ' if m.notes else '') + 'accepted although ' + '; '.join(bad))
     return m
 
@@ -522,7 +522,7 @@ def measure(mode:str='quick', force:bool=False, device:str|None=None, cache_dir=
     if m.fingerprint != fp: m = replace(m, fingerprint=fp)          # a GPU's measurement is cached apart from the CPU's
     if m.meta['flags']:
         warnings.warn(f"{m.name}: noisy measurement (was the machine busy?): {', '.join(m.meta['flags'])}. It is used, with its spread "
-                      "in summary(); measure again on a quieter machine with `hwnb bench --force` (force=True)")
+                      "in summary(); measure again on a quieter machine with `hwnb bench --force` or `hwnb report --force` (force=True)")
     try: save(m, cache_dir)
     except OSError as e:
         warnings.warn(f"could not cache the measurement in {cache_path(fp, cache_dir)} ({e}); it is returned but not kept: "
