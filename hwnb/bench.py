@@ -55,8 +55,11 @@ CLOCK_SKEW_S = 300       # a cached measurement dated more than this many second
 def plan_for(mode:str, budget_s:float|None=None) -> Plan:
     "The `Plan` of `mode`, its budget capped by `budget_s` (default: the `time_budget_s` setting)."
     p = PLANS[check_name(mode, PLANS, 'bench mode')]
-    b = float(setting('time_budget_s', budget_s))
-    if not (math.isfinite(b) and b > 0): raise ValueError(f"time_budget_s must be a positive number of seconds, not {budget_s!r}")
+    b = setting('time_budget_s', budget_s)
+    try: b = float(b)
+    except (TypeError, ValueError): b = math.nan
+    if isinstance(budget_s, bool) or not (math.isfinite(b) and b > 0):
+        raise ValueError(f"time_budget_s must be a positive number of seconds, not {budget_s!r}")
     return replace(p, budget_s=min(p.budget_s, b))
 
 # %% ../nbs/01b_bench.ipynb #024ce546

@@ -295,3 +295,64 @@ def test_time_budget_setting_caps_the_plan(monkeypatch):
 
 def test_cached_never_measures(tmp_path):
     assert B.cached(cache_dir=tmp_path) is None
+
+
+good_rate = st.floats(min_value=1e3, max_value=1e16)
+rate = st.one_of(st.floats(min_value=1e3, max_value=1e16), st.just(0.0), st.floats(allow_nan=True, allow_infinity=True),
+                 st.floats(min_value=-1e9, max_value=-1e-9))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(good_rate, min_size=1, max_size=4) | st.lists(rate, min_size=1, max_size=4),
+       st.lists(good_rate, min_size=1, max_size=4) | st.lists(rate, min_size=1, max_size=4), st.lists(good_rate, max_size=3) | st.lists(rate, max_size=3),
+       st.booleans(), st.sampled_from([None, 'epyc-9654', 'grace']))
+def test_measure_answers_or_refuses_with_a_reason(tmp_path_factory, monkeypatch_module, gemm, triad, disp, fp16_slow, datasheet):
+    "Whatever a sweep measures (slow, noisy, zero, NaN, impossibly fast): a checked Measured with finite figures, or a ValueError saying why."
+    def sweep(machine, plan, mode, dev, meta, notes, progress):
+        rows = [('gemm', 'fp32', 256, 2 * 256**3, (2 * 256**3 / r) if r else r) for r in gemm]
+        rows += [('gemm', 'fp16', 256, 2 * 256**3, 1e3)] if fp16_slow else []
+        rows += [(k, 'fp32', 2**30, 3 * 2**28, (3 * 2**28 / r) if r else r) for r in triad for k in ('read', 'triad')]
+        rows += [('dispatch', 'fp32', 1, 0, abs(t) if t == t else t) for t in disp]
+        meta['elapsed_s'] = 0.1
+        return rows, notes, {'fp16'} if fp16_slow else set()
+    monkeypatch_module.setattr(B, '_sweep', sweep)
+    mach = replace(_MACHINE, cpu_catalog=datasheet)
+    monkeypatch_module.setattr(B, 'detect', lambda: mach)
+    d = tmp_path_factory.mktemp('m')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        try: m = B.measure('quick', force=True, cache_dir=d, progress=False)
+        except ValueError as e:
+            assert str(e); _OUTCOMES['refused'] += 1; return
+    _OUTCOMES['kept'] += 1
+    assert all(math.isfinite(f.value) and f.value > 0 for f in m.peaks.values()) and math.isfinite(m.mem_bw) and m.mem_bw > 0
+    s = m.summary()
+    assert np.isfinite(s[['best', 'min', 'median', 'max']].to_numpy(float)).all()
+    assert not B.impossible(m) or m.meta.get('accepted')
+    assert B.load(m.fingerprint, d) is not None                         # what measure saved, load accepts
+
+
+_MACHINE = detect()
+_OUTCOMES = {'kept': 0, 'refused': 0}
+
+
+def test_measure_property_saw_both_outcomes():
+    "Runs after the property test (file order): both kept and refused measurements were generated."
+    assert _OUTCOMES['kept'] >= 20 and _OUTCOMES['refused'] >= 20, _OUTCOMES
+
+
+@pytest.fixture(scope='module')
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 10**6), st.text(max_size=5)),
+       st.sampled_from(['quick', 'full', 'fast', '']))
+def test_plan_for_answers_or_names_the_bad_value(budget, mode):
+    try: p = B.plan_for(mode, budget)
+    except ValueError as e:
+        assert repr(budget) in str(e) or repr(mode) in str(e) or 'time_budget_s' in str(e); return
+    assert 0 < p.budget_s <= B.PLANS[mode].budget_s and math.isfinite(p.budget_s)

@@ -137,3 +137,14 @@ def test_any_settings_ini_is_read_or_named(tmp_path_factory, body, bom, junk):
     assert 0 <= s.accuracy_tolerance < 1 and s.time_budget_s > 0 and s.max_chart_points >= 1 and s.hardware
     import math
     assert math.isfinite(s.time_budget_s)
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from([f'HWNB_{k.upper()}' for k in SETTING_KEYS] + ['HWNB_OTHER']),
+                       st.text(max_size=8) | st.sampled_from(['nan', 'inf', '-1', '0', '1e309', '0.5', '5000', '2.5', 'mi300x']), max_size=3))
+def test_any_environment_is_read_or_named(tmp_path_factory, env):
+    try: s = settings(tmp_path_factory.getbasetemp(), env=env)
+    except ValueError as e:
+        assert 'from env HWNB_' in str(e), str(e); return
+    import math
+    assert 0 <= s.accuracy_tolerance < 1 and math.isfinite(s.time_budget_s) and s.time_budget_s > 0 and s.max_chart_points >= 1

@@ -78,3 +78,20 @@ def test_unreadable_meminfo_is_unknown_with_a_note(tmp_path, meminfo):
     (tmp_path/'proc/meminfo').write_bytes(meminfo)
     m = detect(tmp_path)
     assert m.mem_bytes is None and any('memory size unknown' in n for n in m.notes)
+
+
+from hypothesis import given, settings, strategies as st
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=60) | st.sampled_from([b'MemTotal: 16384 kB\n', b'MemTotal:\n', b'MemTotal: -5 kB\n', b'MemTotal: 1e9 kB\n',
+                                                  b'MemTotal: 99999999999999999999999 kB\n', b'MemTotal: 0 kB\n']), st.booleans())
+def test_detect_any_meminfo(tmp_path_factory, meminfo, present):
+    "Whatever /proc/meminfo holds: a memory size > 0, or None with a note; never an exception."
+    d = tmp_path_factory.mktemp('root')
+    if present:
+        (d/'proc').mkdir()
+        (d/'proc/meminfo').write_bytes(meminfo)
+    m = detect(d)
+    assert (m.mem_bytes is None and any('memory size unknown' in n for n in m.notes)) or m.mem_bytes > 0
+    assert len(m.fingerprint) == 16

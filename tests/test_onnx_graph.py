@@ -435,3 +435,19 @@ def test_with_shapes_answers_or_names_the_bad_value(shapes):
         return
     dims = [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
     assert len(dims) == 3 and dims[2] == 64 and all(isinstance(v, int) and v >= 0 for v in dims)
+
+
+_names = st.sampled_from(['x', 'a', 'b', 'c', 'y', '', 'zz'])
+
+
+@settings(max_examples=250, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(['Relu', 'Add', 'Identity', 'MatMul', 'Softmax']), st.lists(_names, min_size=1, max_size=2),
+                          st.sampled_from(['a', 'b', 'c', 'y'])), min_size=1, max_size=5), st.booleans())
+def test_any_wiring_is_analysed_or_refused(nodes, as_bytes):
+    "Random wiring (cycles, dangling inputs, duplicate outputs, wrong arity): a priced table, or a ValueError; never a raw onnx error."
+    ns = [helper.make_node(op, ins if op in ('Add', 'MatMul') else ins[:1], [out], name=f'n{k}') for k, (op, ins, out) in enumerate(nodes)]
+    m = graph(ns, [('x', F, [2, 2])], [('y', F, [2, 2])])
+    try: df = og.analyze(m.SerializeToString() if as_bytes else m)
+    except ValueError as e:
+        assert str(e); return
+    assert len(df) == len(ns) and not np.isinf(df.flops.astype(float)).any() and (df.bytes.fillna(0) >= 0).all()
