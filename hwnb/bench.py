@@ -453,8 +453,18 @@ def save(m:Measured, cache_dir=None) -> Path:
     "Write `m` to its cache file atomically; return the path (an `OSError` if the cache directory is not writable)."
     return write_atomic(cache_path(m.fingerprint, cache_dir), json.dumps(_to_json(m), allow_nan=False))
 
+def _device(device) -> torch.device:
+    "`device` (None: the GPU if torch sees one, else the CPU) as a torch.device that bench can measure."
+    try: dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    except (RuntimeError, TypeError, ValueError): raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', not {device!r}") from None
+    if dev.type not in ('cpu', 'cuda'): raise ValueError(f"bench measures 'cpu' or 'cuda', not {device!r}")
+    return dev
+
 def load(fingerprint:str, cache_dir=None, max_age_days:float=30, mode:str='quick') -> Measured|None:
     "The cached measurement of this machine, or None (with a warning saying why) if missing, corrupt, foreign or stale."
+    if isinstance(max_age_days, bool) or not isinstance(max_age_days, (int, float)) or not max_age_days >= 0:
+        raise ValueError(f"max_age_days must be a number of days >= 0, not {max_age_days!r}")
+    check_name(mode, PLANS, 'bench mode')
     p = cache_path(fingerprint, cache_dir)
     if not p.exists(): return None
     try: m = _from_json(json.loads(p.read_text(encoding='utf-8')), fingerprint)
@@ -470,7 +480,7 @@ def load(fingerprint:str, cache_dir=None, max_age_days:float=30, mode:str='quick
 
 def cached(device:str|None=None, cache_dir=None, max_age_days:float=30) -> Measured|None:
     "This machine's cached measurement (of `device`, default: the GPU if torch sees one, else the CPU), or None; never measures."
-    dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    dev = _device(device)
     fp = detect().fingerprint + ('' if dev.type == 'cpu' else f'-{dev.type}{dev.index or 0}')
     return load(fp, cache_dir, max_age_days)
 
@@ -508,7 +518,7 @@ def measure(mode:str='quick', force:bool=False, device:str|None=None, cache_dir=
     if plan is None: plan = plan_for(mode)
     else: check_name(mode, PLANS, 'bench mode')
     machine = detect()
-    dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    dev = _device(device)
     if dev.type == 'cuda' and not torch.cuda.is_available(): raise ValueError("device='cuda' asked for, but torch sees no GPU")
     fp = machine.fingerprint + ('' if dev.type == 'cpu' else f'-{dev.type}{dev.index or 0}')
     if not force and plan == plan_for(mode):

@@ -356,3 +356,10 @@ def test_plan_for_answers_or_names_the_bad_value(budget, mode):
     except ValueError as e:
         assert repr(budget) in str(e) or repr(mode) in str(e) or 'time_budget_s' in str(e); return
     assert 0 < p.budget_s <= B.PLANS[mode].budget_s and math.isfinite(p.budget_s)
+
+
+@pytest.mark.parametrize('kw,msg', [(dict(device='tpu'), "not 'tpu'"), (dict(device='meta'), "'cpu' or 'cuda', not 'meta'"), (dict(device='nonsense'), "not 'nonsense'"),
+                                    (dict(max_age_days='old'), "max_age_days"), (dict(max_age_days=-1), 'max_age_days')])
+def test_bad_measure_arguments_name_the_value(kw, msg, tmp_path):
+    with pytest.raises(ValueError, match=msg):
+        B.measure('quick', cache_dir=tmp_path, progress=False, **kw)
