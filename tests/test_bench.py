@@ -363,3 +363,20 @@ def test_plan_for_answers_or_names_the_bad_value(budget, mode):
 def test_bad_measure_arguments_name_the_value(kw, msg, tmp_path):
     with pytest.raises(ValueError, match=msg):
         B.measure('quick', cache_dir=tmp_path, progress=False, **kw)
+
+
+def test_corrupt_cache_is_measured_again(tmp_path, monkeypatch):
+    "`hwnb bench` used to break on a cache with created='yesterday': now it warns, measures again and rewrites the cache."
+    calls = []
+    def sweep(machine, plan, mode, dev, meta, notes, progress):
+        calls.append(1); meta['elapsed_s'] = 0.1
+        n = 256
+        return [('gemm', 'fp32', n, 2 * n**3, 0.01), ('gemm', 'fp32', n, 2 * n**3, 0.02), ('triad', 'fp32', 2**30, 3 * 2**28, 0.1),
+                ('read', 'fp32', 2**30, 2**28, 0.05)], notes, set()
+    monkeypatch.setattr(B, '_sweep', sweep)
+    m = B.measure('quick', cache_dir=tmp_path, progress=False)
+    p = B.cache_path(m.fingerprint, tmp_path)
+    d = json.loads(p.read_text()); d['meta']['created'] = 'yesterday'; p.write_text(json.dumps(d))
+    with pytest.warns(UserWarning, match="ignoring cached measurement.*'yesterday'"):
+        again = B.measure('quick', cache_dir=tmp_path, progress=False)
+    assert len(calls) == 2 and again.measured and B.load(m.fingerprint, tmp_path) is not None

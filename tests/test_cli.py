@@ -202,3 +202,21 @@ def test_profile_hw_local(tmp_path):
     r = subprocess.run([HWNB, 'profile', 'hwnb.models:tiny_cnn', '--hw', 'local', '--top', '3'], capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr
     assert f'roofs: {m.name}' in r.stdout and 'measured ceilings' in r.stdout
+
+
+from hypothesis import given, settings as hsettings, strategies as st, HealthCheck
+
+
+@hsettings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(['--mode', 'quick', 'full', 'slow', '--force', '--accept', '--json', '-o', 'x.html', '--nope', '']), max_size=5))
+def test_bench_any_arguments(tmp_path, monkeypatch, capsys, argv):
+    "Any bench command line: exit 0, 1 (a one-line 'hwnb: error:') or 2 (argparse's usage); never a traceback."
+    from hwnb import bench, cli
+    monkeypatch.setenv('HWNB_CACHE_DIR', str(tmp_path/'cache'))
+    monkeypatch.setattr(bench, '_sweep', _busy_sweep)
+    monkeypatch.chdir(tmp_path)
+    try: rc = cli.main(['bench', *argv])
+    except SystemExit as e: rc = e.code
+    out, err = capsys.readouterr()
+    assert rc in (0, 1, 2) and 'Traceback' not in err
+    if rc == 1: assert err.splitlines()[-1].startswith('hwnb: error: ')

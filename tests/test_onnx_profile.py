@@ -156,3 +156,13 @@ def test_feeds_answer_or_name_the_problem(sess, inputs):
         assert "'x'" in str(e) or 'inputs' in str(e) or 'model input' in str(e), str(e); return
     y = op.run(sess, fd)[0]
     assert y.shape == (fd['x'].shape[0], 256) and np.isfinite(y).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(['disable_all', 'basic', 'extended', 'all', 'none', '', 'ALL']), st.sampled_from(['auto', 'cpu', 'cuda', 'gpu']),
+       st.one_of(st.none(), st.integers(-2, 3), st.floats(0, 2), st.booleans(), st.text(max_size=2)))
+def test_session_answers_or_names_the_bad_value(opt, device, threads):
+    try: s = op.session(mlp(), opt_level=opt, device=device, threads=threads)
+    except (ValueError, TypeError) as e:
+        assert repr(opt) in str(e) or repr(device) in str(e) or repr(threads) in str(e) or 'CUDA' in str(e), str(e); return
+    assert [i.name for i in s.get_inputs()] == ['x']
