@@ -482,7 +482,11 @@ def cached(device:str|None=None, cache_dir=None, max_age_days:float=30) -> Measu
     "This machine's cached measurement (of `device`, default: the GPU if torch sees one, else the CPU), or None; never measures."
     dev = _device(device)
     fp = detect().fingerprint + ('' if dev.type == 'cpu' else f'-{dev.type}{dev.index or 0}')
-    return load(fp, cache_dir, max_age_days)
+    with warnings.catch_warnings(record=True) as ws:               # load's warnings say "measuring again": here nothing measures
+        warnings.simplefilter('always')
+        m = load(fp, cache_dir, max_age_days)
+    for w in ws: warnings.warn(str(w.message).replace('; measuring again', '; not used (`hwnb bench` measures again)'), stacklevel=2)
+    return m
 
 # %% ../nbs/01b_bench.ipynb #99282214
 def _sweep(machine, plan, mode, dev, meta, notes, progress) -> tuple:

@@ -380,3 +380,11 @@ def test_corrupt_cache_is_measured_again(tmp_path, monkeypatch):
     with pytest.warns(UserWarning, match="ignoring cached measurement.*'yesterday'"):
         again = B.measure('quick', cache_dir=tmp_path, progress=False)
     assert len(calls) == 2 and again.measured and B.load(m.fingerprint, tmp_path) is not None
+
+
+def test_cached_says_it_does_not_measure(measured, tmp_path):
+    m, cache = measured
+    p = B.cache_path(m.fingerprint, tmp_path); p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text('{broken')
+    with pytest.warns(UserWarning, match=r'not used \(`hwnb bench` measures again\)'):
+        assert B.cached('cpu', tmp_path) is None
