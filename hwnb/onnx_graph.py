@@ -21,7 +21,7 @@ from .core import ChildError, Forked, can_fork, cpu_workers
 # %% auto #0
 __all__ = ['ELEM', 'FLOPS_PER_ELEMENT', 'KNOWN_OPS', 'ROOT', 'PARALLEL_MIN_BYTES', 'PARALLEL_MIN_NODES', 'FAMILIES', 'export',
            'check_external', 'load', 'dynamic_dims', 'with_shapes', 'node_flops', 'node_module', 'named', 'parameters',
-           'analyze', 'profile', 'family']
+           'analyze', 'family']
 
 # %% ../nbs/04_onnx_graph.ipynb #3f67fe1d
 def _write_model_atomic(model:onnx.ModelProto, path:Path):
@@ -563,12 +563,6 @@ def _analyze(model_or_path, shapes:dict|None=None, workers:int|None=None) -> pd.
     df.attrs = {'model': model.graph.name, 'n_params': int(sum(p[0] for p in params)), 'param_bytes': float(sum(p[1] for p in params)),
                 'n_unknown': int((~df['known']).sum()), 'opset': {o.domain or 'ai.onnx': o.version for o in model.opset_import}}
     return df
-
-# %% ../nbs/04_onnx_graph.ipynb #57af4a4d
-def profile(model_or_path, inputs, **kwargs):
-    "Time `model_or_path` on `inputs` with ONNX Runtime and join each node's time to its static cost: `hwnb.onnx_profile.profile`, whose result has `.ops`."
-    from hwnb.onnx_profile import profile as _profile      # onnxruntime is imported only when something is timed
-    return _profile(model_or_path, inputs, **kwargs)
 
 # %% ../nbs/04_onnx_graph.ipynb #6794297a
 FAMILIES = ('matmul', 'conv', 'attention', 'softmax', 'norm', 'elementwise', 'reduction', 'quantize', 'data', 'other')
