@@ -6,30 +6,31 @@ Docs: https://hwnb.github.io/hwnb/bench.html.md"""
 
 # %% ../nbs/01b_bench.ipynb #ca95cb2d
 from __future__ import annotations
-import contextlib, json, math, os, statistics, tempfile, time, warnings
+import contextlib, json, math, os, re, statistics, tempfile, time, warnings
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import MappingProxyType
 import numpy as np
 import torch
 from . import __version__
 from .config import setting
-from .core import check_name, fmt_si, write_atomic
+from .core import DTYPES, check_name, fmt_si, write_atomic
 from .detect import detect
-from .hardware import Figure, Hardware, MemLevel, validate
+from .hardware import KINDS, Figure, Hardware, MemLevel, get
 
 # %% auto #0
-__all__ = ['PLANS', 'SLOW_FRACTION', 'NOISY_SPREAD', 'GEMM_DTYPES', 'CACHE_FORMAT', 'TRIAD_C', 'Plan', 'sample', 'threads',
-           'gemm_sweep', 'ws_sizes', 'mem_sweep', 'find_plateaus', 'assign_levels', 'dispatch_sweep', 'Measured',
-           'cache_path', 'save', 'load', 'measure', 'stream_triad_c', 'gemm_reference', 'against_references']
+__all__ = ['PLANS', 'SLOW_FRACTION', 'NOISY_SPREAD', 'IMPOSSIBLE_BAND', 'CLOCK_SKEW_S', 'GEMM_DTYPES', 'CACHE_FORMAT', 'TRIAD_C',
+           'Plan', 'plan_for', 'sample', 'threads', 'gemm_sweep', 'ws_sizes', 'mem_sweep', 'find_plateaus',
+           'assign_levels', 'dispatch_sweep', 'Measured', 'impossible', 'check', 'cache_path', 'save', 'load', 'cached',
+           'measure', 'stream_triad_c', 'gemm_reference', 'against_references']
 
 # %% ../nbs/01b_bench.ipynb #f918c312
 @dataclass(frozen=True)
 class Plan:
     "How much to measure: the time budget and the sweep sizes."
-    budget_s: float                 # whole run, s
-    repeats: int                    # samples per point (for min / median / max)
+    budget_s: float                 # whole run, s (capped by the `time_budget_s` setting)
+    repeats: int                    # samples per point: the ceiling is the best of them, reported with min / median / max
     min_sample_s: float             # a sample repeats its call until it lasts this long, s
     gemm_sizes: tuple               # square GEMM sizes n (n x n x n)
     gemm_share: float = 0.5         # share of the budget for GEMMs, split evenly over dtypes
@@ -40,13 +41,26 @@ class Plan:
     dram_factor: float = 2.0        # DRAM working set: this x the last-level cache (at least 64 MiB)
     plateau_gain: float = 1.03      # GEMM sweep stops once a size gains less than this over the best so far, twice
 
-PLANS = {
-    'quick': Plan(budget_s=4.0, repeats=3, min_sample_s=0.005, gemm_sizes=(256, 512, 1024, 1536)),
+PLANS = {   # quick: many short samples, so that the best of them likely falls in a quiet moment of a busy machine
+    'quick': Plan(budget_s=4.0, repeats=7, min_sample_s=0.002, gemm_sizes=(256, 512, 1024, 1536)),
     'full': Plan(budget_s=50.0, repeats=5, min_sample_s=0.02, gemm_sizes=(256, 512, 768, 1024, 1536, 2048, 3072, 4096),
                  ws_steps_per_octave=2, read_bytes_per_call=2**27, dram_factor=4.0),
 }
 SLOW_FRACTION = 1 / 16   # a dtype below this fraction of fp32's GEMM rate has no fast path: reported, not a roof
-NOISY_SPREAD = 1.5       # repeats whose max/min exceeds this are flagged as noisy (a busy machine)
+NOISY_SPREAD = 1.5       # repeats whose max/min exceeds this are flagged as noisy (a busy machine): kept, warned about, flagged
+IMPOSSIBLE_BAND = 0.25   # a ceiling above its datasheet figure by more than this fraction is physically impossible: refused.
+                         # hwnb's choice: timer noise is a few percent, so 25% over the datasheet is a wrong datasheet or a broken timer
+CLOCK_SKEW_S = 300       # a cached measurement dated more than this many seconds in the future is corrupt (hwnb's allowance for clock steps)
+
+def plan_for(mode:str, budget_s:float|None=None) -> Plan:
+    "The `Plan` of `mode`, its budget capped by `budget_s` (default: the `time_budget_s` setting)."
+    p = PLANS[check_name(mode, PLANS, 'bench mode')]
+    b = setting('time_budget_s', budget_s)
+    try: b = float(b)
+    except (TypeError, ValueError): b = math.nan
+    if isinstance(budget_s, bool) or not (math.isfinite(b) and b > 0):
+        raise ValueError(f"time_budget_s must be a positive number of seconds, not {budget_s!r}")
+    return replace(p, budget_s=min(p.budget_s, b))
 
 # %% ../nbs/01b_bench.ipynb #024ce546
 def _sync(device):
@@ -236,19 +250,16 @@ class Measured(Hardware):
 def _spread(rates):
     return float(max(rates)), float(min(rates)), float(statistics.median(rates)), float(max(rates))
 
-def _assemble(machine, samples, notes, slow, plan, mode, device, meta) -> Measured:
-    import pandas as pd
-    df = pd.DataFrame(samples, columns=['kind', 'dtype', 'size', 'work', 'time_s'])
-    df['rate'] = np.where(df.work > 0, df.work / df.time_s, np.nan)
-    src = 'hwnb-bench'
-    ceilings, peaks = [], {}
+def _peaks_and_caches(df, machine, slow, device, meta, src, ceilings, notes):
+    "GEMM peaks per dtype (slow dtypes reported, not roofs) and the cache levels of the read sweep."
+    peaks = {}
     for dt, g in df[df.kind == 'gemm'].groupby('dtype', sort=False):
         best_n = g.groupby('size').rate.max().idxmax()
         rates = list(g[g['size'] == best_n].rate)
         note = f"best at n={best_n}" + ('; slow: no fast path, not a roof' if dt in slow else '')
         ceilings.append((f'peak {dt}', 'OP/s' if dt == 'int8' else 'FLOP/s', *_spread(rates), note))
         if dt not in slow: peaks[dt] = Figure(_spread(rates)[0], source=src, note=note)
-    if not peaks: raise RuntimeError("no GEMM dtype could be measured on this device")
+    if not peaks: raise ValueError("no GEMM dtype could be measured on this device")
     rd = df[df.kind == 'read'].groupby('size').rate.max()
     cache_list = [(c.name, c.size_bytes) for c in machine.caches] if device.type == 'cpu' else \
                  [('l2', meta.get('gpu_l2_bytes') or 0)] if meta.get('gpu_l2_bytes') else []
@@ -264,6 +275,11 @@ def _assemble(machine, samples, notes, slow, plan, mode, device, meta) -> Measur
         else:
             notes.append(f"{name}: not resolved ({lv['reason']})"); bw = Figure(None, reason=f"not resolved: {lv['reason']}")
         caches.append(MemLevel(name, Figure(float(cap_total), source='sysfs' if device.type == 'cpu' else 'torch'), bw))
+    return peaks, caches, llc
+
+# %% ../nbs/01b_bench.ipynb #d336b600
+def _dram(df, llc, ceilings, notes) -> tuple:
+    "(kind, (best, min, median, max)) of main memory: triad (STREAM's convention), else copy, else read, over working sets above the LLC."
     dram = {}
     big = df['size'] >= (1.5 * llc if llc else df['size'].max())
     if not big.any():
@@ -276,74 +292,185 @@ def _assemble(machine, samples, notes, slow, plan, mode, device, meta) -> Measur
             best_ws = g.groupby('size').rate.max().idxmax()
             dram[kind] = _spread(list(g[g['size'] == best_ws].rate))
             ceilings.append((f'dram {kind}', 'B/s', *dram[kind], f'working set {fmt_si(best_ws, "B")}'))
-    kind = 'triad' if 'triad' in dram else next(iter(dram), None)
+    if not dram: raise ValueError("the memory sweep gave no samples: no main-memory bandwidth")
+    kind = 'triad' if 'triad' in dram else next(iter(dram))
     ceilings.append(('dram bandwidth', 'B/s', *dram[kind], f'{kind} (STREAM convention)'))
+    return kind, dram[kind]
+
+# %% ../nbs/01b_bench.ipynb #09dc0ffd
+def _noisy(ceilings) -> list:
+    "Ceilings whose repeats spread wider than `NOISY_SPREAD` (max/min): a busy machine. Kept, and flagged."
+    return [f"{c[0]} (max/min {c[5] / c[3]:.1f}x)" for c in ceilings if c[3] > 0 and c[5] / c[3] > NOISY_SPREAD]
+
+def impossible(m) -> list:
+    "Ceilings of measurement `m` above their datasheet figure by more than `IMPOSSIBLE_BAND`: physically impossible."
+    s = m.summary()
+    bad = s[s.fraction_of_datasheet > 1 + IMPOSSIBLE_BAND]
+    return [f"{r.ceiling} {fmt_si(r.best, r.unit)} is {r.fraction_of_datasheet:.2f}x the datasheet's {fmt_si(r.datasheet, r.unit)} ({m.datasheet})"
+            for r in bad.itertuples()]
+
+# %% ../nbs/01b_bench.ipynb #0510eaae
+def _assemble(machine, samples, notes, slow, plan, mode, device, meta, accept:bool=False) -> Measured:
+    "A `Measured` from the samples. Slow or noisy ceilings are kept and flagged (`meta['flags']`); only impossible ones are refused, unless `accept`."
+    import pandas as pd
+    df = pd.DataFrame(samples, columns=['kind', 'dtype', 'size', 'work', 'time_s'])
+    if df.empty or not np.isfinite(df.time_s).all() or (df.time_s <= 0).any(): raise ValueError("the samples hold no positive, finite times")
+    df['rate'] = np.where(df.work > 0, df.work / df.time_s, np.nan)
+    src, ceilings, notes = 'hwnb-bench', [], list(notes)
+    peaks, caches, llc = _peaks_and_caches(df, machine, slow, device, meta, src, ceilings, notes)
+    kind, dram = _dram(df, llc, ceilings, notes)
     disp = list(df[df.kind == 'dispatch'].time_s)
     if disp: ceilings.append(('dispatch overhead', 's', min(disp), min(disp), statistics.median(disp), max(disp), 'one-element add'))
-    noisy = [f"{c[0]} (max/min {c[5] / c[3]:.1f}x)" for c in ceilings if c[3] > 0 and c[5] / c[3] > NOISY_SPREAD]
-    if noisy: notes.append("noisy repeats, was the machine busy? " + ', '.join(noisy) + "; measure again with force=True")
-    mem_cap = machine.mem_bytes if device.type == 'cpu' else meta.get('gpu_mem_bytes')
+    meta = dict(meta, flags=_noisy(ceilings))
+    if meta['flags']: notes.append("noisy repeats, was the machine busy? " + ', '.join(meta['flags']) +
+                                   "; the ceilings are the best repeats. Measure again on a quieter machine with `hwnb bench --force` (force=True)")
+    if device.type == 'cpu':
+        cap = Figure(float(machine.mem_bytes), source='/proc/meminfo') if machine.mem_bytes else \
+              Figure(None, reason='MemTotal could not be read from /proc/meminfo')
+        if not machine.mem_bytes: notes.append('memory capacity unknown: MemTotal could not be read from /proc/meminfo')
+    else: cap = Figure(float(meta['gpu_mem_bytes']), source='torch')
     name = 'local-' + ('-'.join(''.join(ch if ch.isalnum() else ' ' for ch in (meta.get('device_name') or machine.cpu_model).lower()).split())[:40] or 'machine')
-    hw = Measured(name=name, peaks=MappingProxyType(peaks),
-                  memory=MemLevel('dram' if device.type == 'cpu' else 'hbm', Figure(float(mem_cap or 1e9), source='/proc/meminfo' if device.type == 'cpu' else 'torch'),
-                                  Figure(dram[kind][0], source=src, note=f'{kind} (STREAM convention)')),
+    hw = Measured(name=name.strip('-'), peaks=MappingProxyType(peaks),
+                  memory=MemLevel('dram' if device.type == 'cpu' else 'hbm', cap, Figure(dram[0], source=src, note=f'{kind} (STREAM convention)')),
                   caches=tuple(caches), full_name=f"{meta.get('device_name') or machine.cpu_model} (measured, {mode})",
                   vendor='', kind='gpu' if device.type == 'cuda' else 'cpu', notes='; '.join(notes),
                   sources=MappingProxyType({src: {'title': f"measured by hwnb.bench.measure(mode='{mode}') on {meta['created']}, "
                                                             f"torch {meta['torch']}, {meta['threads']} threads, machine {machine.fingerprint}"}}),
-                  measured=True, fingerprint=machine.fingerprint, mode=mode, meta=MappingProxyType(dict(meta)),
+                  measured=True, fingerprint=machine.fingerprint, mode=mode, meta=MappingProxyType(meta),
                   samples=tuple(tuple(r) for r in samples), ceilings=tuple(ceilings),
                   datasheet=(machine.gpu_catalog[0] if device.type == 'cuda' and machine.gpu_catalog else machine.cpu_catalog))
-    try: return validate(hw)
-    except ValueError as e:
-        raise RuntimeError(f"the measurement is implausible, so it is not used ({e}). Was the machine busy? "
-                           "Measure again with force=True on an idle machine.") from None
+    return check(hw, accept)
+
+# %% ../nbs/01b_bench.ipynb #e971e7b4
+_NAME_OK = re.compile(r'^[a-z0-9]+(-[a-z0-9]+)*$')
+
+def check(m, accept:bool=False):
+    """Check measurement `m` is complete and physically possible; return it (with `meta['accepted']` set if `accept` kept an impossible one).
+    Slow figures are never refused: a busy machine measures low, and that is reported (`meta['flags']`), not an error."""
+    if not isinstance(m, Measured): raise TypeError(f"check takes a bench.Measured, not {type(m).__name__}")
+    errs = [] if _NAME_OK.match(m.name) else [f"name {m.name!r} is not lowercase-with-hyphens"]
+    if m.kind not in KINDS: errs.append(f"kind {m.kind!r} is not one of {KINDS}")
+    if not m.dtypes: errs.append("no GEMM peak for any dtype")
+    errs += [f"unknown dtype {d!r} in the peaks" for d in m.peaks if d not in DTYPES]
+    if m.memory.bw.value is None or not m.memory.bw.value > 0: errs.append("no main-memory bandwidth")
+    errs += [f"peak {d} is 0" for d, f in m.peaks.items() if f.value == 0]
+    if errs: raise ValueError(f"measurement {m.name!r} is incomplete: " + '; '.join(errs))
+    bad = impossible(m)
+    if bad and not accept:
+        raise ValueError("the measurement is physically impossible, so it is not used: " + '; '.join(bad) +
+                         f" (more than {IMPOSSIBLE_BAND:.0%} over the datasheet). Is {m.datasheet!r} this machine? "
+                         "Keep it anyway with `hwnb bench --accept` or `hwnb report --accept` (accept=True).")
+    if bad: m = replace(m, meta=MappingProxyType({**m.meta, 'accepted': bad}), notes=(m.notes + '; ' if m.notes else '') + 'accepted although ' + '; '.join(bad))
+    return m
 
 # %% ../nbs/01b_bench.ipynb #aa250e10
 CACHE_FORMAT = 'hwnb-bench/1'
 
 def _to_json(m:Measured) -> dict:
-    lv = lambda l: dict(name=l.name, capacity=l.capacity.value, bw=l.bw.value, reason=l.bw.reason, note=l.bw.note)
+    lv = lambda l: dict(name=l.name, capacity=l.capacity.value, capacity_reason=l.capacity.reason, bw=l.bw.value, reason=l.bw.reason, note=l.bw.note)
     return dict(format=CACHE_FORMAT, fingerprint=m.fingerprint, mode=m.mode, meta=dict(m.meta), name=m.name, full_name=m.full_name,
                 kind=m.kind, notes=m.notes, datasheet=m.datasheet, sources={k: dict(v) for k, v in m.sources.items()},
                 peaks={d: dict(value=f.value, note=f.note) for d, f in m.peaks.items()},
                 memory=lv(m.memory), caches=[lv(c) for c in m.caches], samples=[list(s) for s in m.samples],
                 ceilings=[list(c) for c in m.ceilings])
 
+# %% ../nbs/01b_bench.ipynb #e43c5b1e
+def _num(x, what) -> float:
+    "`x` as a finite float >= 0, or a ValueError naming `what`."
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or x < 0:
+        raise ValueError(f"{what} is {x!r}, not a finite number >= 0")
+    return float(x)
+
+def _txt(x, what, none_ok:bool=False) -> str|None:
+    if x is None and none_ok: return None
+    if not isinstance(x, str): raise ValueError(f"{what} is {x!r}, not a string")
+    return x
+
+def _created(meta:dict) -> datetime:
+    "When the measurement was made: an ISO 8601 time with a zone, not in the future."
+    c = _txt(meta.get('created'), 'meta.created')
+    try: t = datetime.fromisoformat(c)
+    except ValueError: raise ValueError(f"meta.created {c!r} is not an ISO 8601 time") from None
+    if t.tzinfo is None: raise ValueError(f"meta.created {c!r} has no time zone")
+    if t > datetime.now(timezone.utc) + timedelta(seconds=CLOCK_SKEW_S): raise ValueError(f"meta.created {c!r} is in the future")
+    return t
+
+def _level(l, what) -> MemLevel:
+    if not isinstance(l, dict): raise ValueError(f"{what} is {l!r}, not an object")
+    cap = Figure(None, reason=_txt(l.get('capacity_reason') or 'unknown', f'{what}.capacity_reason')) if l.get('capacity') is None \
+          else Figure(_num(l['capacity'], f'{what}.capacity'), source='cache')
+    bw = Figure(None, reason=_txt(l.get('reason') or 'unknown', f'{what}.reason')) if l.get('bw') is None \
+         else Figure(_num(l['bw'], f'{what}.bw'), source='hwnb-bench', note=_txt(l.get('note'), f'{what}.note', True))
+    return MemLevel(_txt(l.get('name'), f'{what}.name'), cap, bw)
+
+# %% ../nbs/01b_bench.ipynb #a044ffaa
 def _from_json(d:dict, fingerprint:str) -> Measured:
-    "Rebuild a `Measured` from cached JSON, checking everything; a `ValueError` says what is wrong."
+    "Rebuild a `Measured` from cached JSON, checking every field; a `ValueError` says what is wrong."
     if not isinstance(d, dict) or d.get('format') != CACHE_FORMAT: raise ValueError(f"not an {CACHE_FORMAT} file")
     if d.get('fingerprint') != fingerprint: raise ValueError(f"measured on another machine ({d.get('fingerprint')!r})")
     try:
-        src = 'hwnb-bench'
-        lv = lambda l, capsrc: MemLevel(str(l['name']), Figure(float(l['capacity']), source=capsrc),
-                                        Figure(float(l['bw']), source=src, note=l.get('note')) if l['bw'] is not None else Figure(None, reason=str(l['reason'])))
-        samples = tuple((str(k), str(dt), float(sz), float(w), float(t)) for k, dt, sz, w, t in d['samples'])
-        if not samples or not all(math.isfinite(x) and x >= 0 for s in samples for x in s[2:]): raise ValueError("bad samples")
-        m = Measured(name=str(d['name']), peaks=MappingProxyType({str(k): Figure(float(v['value']), source=src, note=v.get('note')) for k, v in d['peaks'].items()}),
-                     memory=lv(d['memory'], 'cache'), caches=tuple(lv(c, 'cache') for c in d['caches']), full_name=str(d['full_name']),
-                     kind=str(d['kind']), notes=str(d['notes']), sources=MappingProxyType(d['sources']), measured=True,
-                     fingerprint=fingerprint, mode=str(d['mode']), meta=MappingProxyType(dict(d['meta'])), samples=samples,
-                     ceilings=tuple(tuple(c) for c in d['ceilings']), datasheet=d.get('datasheet'))
-        return validate(m)
-    except (KeyError, TypeError, IndexError, AttributeError) as e: raise ValueError(f"malformed: {type(e).__name__}: {e}") from None
+        meta = d['meta']
+        if not isinstance(meta, dict): raise ValueError(f"meta is {meta!r}, not an object")
+        _created(meta)
+        for k in ('torch', 'hwnb', 'device'): _txt(meta.get(k), f'meta.{k}')
+        flags = meta.get('flags', [])
+        if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags): raise ValueError(f"meta.flags is {flags!r}, not a list of strings")
+        samples = []
+        for s in d['samples']:
+            if not isinstance(s, list) or len(s) != 5: raise ValueError(f"sample {s!r} is not [kind, dtype, size, work, time_s]")
+            samples.append((_txt(s[0], 'sample kind'), _txt(s[1], 'sample dtype'), *(_num(x, 'sample value') for x in s[2:])))
+        if not samples or not all(s[4] > 0 for s in samples): raise ValueError("no samples, or a sample time of 0")
+        ceilings = []
+        for c in d['ceilings']:
+            if not isinstance(c, list) or len(c) != 7: raise ValueError(f"ceiling {c!r} is not [ceiling, unit, best, min, median, max, note]")
+            c = (_txt(c[0], 'ceiling'), _txt(c[1], 'ceiling unit'), *(_num(x, f'ceiling {c[0]!r}') for x in c[2:6]), _txt(c[6], 'ceiling note'))
+            if not c[3] <= c[4] <= c[5]: raise ValueError(f"ceiling {c[0]!r}: min <= median <= max does not hold")
+            ceilings.append(c)
+        if not isinstance(d['peaks'], dict): raise ValueError(f"peaks is {d['peaks']!r}, not an object")
+        peaks = {}
+        for k, v in d['peaks'].items():
+            if not isinstance(v, dict): raise ValueError(f"peak {k!r} is {v!r}, not an object")
+            peaks[check_name(k, DTYPES, 'dtype')] = Figure(_num(v.get('value'), f'peak {k}'), source='hwnb-bench', note=_txt(v.get('note'), 'peak note', True))
+        srcs = d['sources']
+        if not isinstance(srcs, dict) or not all(isinstance(v, dict) for v in srcs.values()): raise ValueError("sources is not an object of objects")
+        ds = _txt(d.get('datasheet'), 'datasheet', True)
+        if ds is not None: get(ds)
+        if not isinstance(d['caches'], list): raise ValueError(f"caches is {d['caches']!r}, not a list")
+        m = Measured(name=_txt(d['name'], 'name'), peaks=MappingProxyType(peaks), memory=_level(d['memory'], 'memory'),
+                     caches=tuple(_level(c, 'cache') for c in d['caches']), full_name=_txt(d['full_name'], 'full_name'),
+                     kind=_txt(d['kind'], 'kind'), notes=_txt(d['notes'], 'notes'), sources=MappingProxyType(srcs), measured=True,
+                     fingerprint=fingerprint, mode=check_name(d['mode'], PLANS, 'bench mode'), meta=MappingProxyType(dict(meta)),
+                     samples=tuple(samples), ceilings=tuple(ceilings), datasheet=ds)
+        return check(m, accept=bool(meta.get('accepted')))
+    except (KeyError, TypeError, IndexError, AttributeError, OverflowError) as e: raise ValueError(f"malformed: {type(e).__name__}: {e}") from None
 
+# %% ../nbs/01b_bench.ipynb #4027735f
 def cache_path(fingerprint:str, cache_dir=None) -> Path:
     "Where the measurement of machine `fingerprint` is cached."
     return Path(setting('cache_dir', cache_dir)).expanduser()/'bench'/f'{fingerprint}.json'
 
 def save(m:Measured, cache_dir=None) -> Path:
-    "Write `m` to its cache file atomically; return the path."
-    return write_atomic(cache_path(m.fingerprint, cache_dir), json.dumps(_to_json(m)))
+    "Write `m` to its cache file atomically; return the path (an `OSError` if the cache directory is not writable)."
+    return write_atomic(cache_path(m.fingerprint, cache_dir), json.dumps(_to_json(m), allow_nan=False))
+
+def _device(device) -> torch.device:
+    "`device` (None: the GPU if torch sees one, else the CPU) as a torch.device that bench can measure."
+    try: dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    except (RuntimeError, TypeError, ValueError): raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', not {device!r}") from None
+    if dev.type not in ('cpu', 'cuda'): raise ValueError(f"bench measures 'cpu' or 'cuda', not {device!r}")
+    return dev
 
 def load(fingerprint:str, cache_dir=None, max_age_days:float=30, mode:str='quick') -> Measured|None:
     "The cached measurement of this machine, or None (with a warning saying why) if missing, corrupt, foreign or stale."
+    if isinstance(max_age_days, bool) or not isinstance(max_age_days, (int, float)) or not max_age_days >= 0:
+        raise ValueError(f"max_age_days must be a number of days >= 0, not {max_age_days!r}")
+    check_name(mode, PLANS, 'bench mode')
     p = cache_path(fingerprint, cache_dir)
     if not p.exists(): return None
-    try: m = _from_json(json.loads(p.read_text()), fingerprint)
-    except (ValueError, OSError, UnicodeDecodeError) as e:
-        warnings.warn(f"ignoring cached measurement {p}: {e}; measuring again"); return None
-    age = (datetime.now(timezone.utc) - datetime.fromisoformat(m.meta.get('created', '1970-01-01T00:00:00+00:00'))).total_seconds() / 86400
+    try: m = _from_json(json.loads(p.read_text(encoding='utf-8')), fingerprint)
+    except (ValueError, OSError, RecursionError) as e:            # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        warnings.warn(f"ignoring cached measurement {p}: {str(e)[:300]}; measuring again"); return None
+    age = (datetime.now(timezone.utc) - _created(m.meta)).total_seconds() / 86400
     why = ('older than %g days' % max_age_days if age > max_age_days else
            f"torch {m.meta.get('torch')} != {torch.__version__}" if m.meta.get('torch') != torch.__version__ else
            f"hwnb {m.meta.get('hwnb')} != {__version__}" if m.meta.get('hwnb') != __version__ else
@@ -351,26 +478,20 @@ def load(fingerprint:str, cache_dir=None, max_age_days:float=30, mode:str='quick
     if why: warnings.warn(f"cached measurement {p} is stale ({why}); measuring again"); return None
     return m
 
+def cached(device:str|None=None, cache_dir=None, max_age_days:float=30) -> Measured|None:
+    "This machine's cached measurement (of `device`, default: the GPU if torch sees one, else the CPU), or None; never measures."
+    dev = _device(device)
+    fp = detect().fingerprint + ('' if dev.type == 'cpu' else f'-{dev.type}{dev.index or 0}')
+    with warnings.catch_warnings(record=True) as ws:               # load's warnings say "measuring again": here nothing measures
+        warnings.simplefilter('always')
+        m = load(fp, cache_dir, max_age_days)
+    for w in ws: warnings.warn(str(w.message).replace('; measuring again', '; not used (`hwnb bench` measures again)'), stacklevel=2)
+    return m
+
 # %% ../nbs/01b_bench.ipynb #99282214
-def measure(mode:str='quick', force:bool=False, device:str|None=None, cache_dir=None, max_age_days:float=30,
-            progress:bool=True, plan:Plan|None=None) -> Measured:
-    "Measure this machine's ceilings (`mode` 'quick' ~5 s or 'full' ~60 s) or reuse the cached ones; returns a `Measured` Hardware."
-    check_name(mode, PLANS, 'bench mode')
+def _sweep(machine, plan, mode, dev, meta, notes, progress) -> tuple:
+    "Run the plan: GEMMs per dtype, the memory sweep, the dispatch overhead; (samples, notes, slow dtypes)."
     from tqdm.auto import tqdm
-    machine = detect()
-    dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-    if dev.type == 'cuda' and not torch.cuda.is_available(): raise ValueError("device='cuda' asked for, but torch sees no GPU")
-    fp = machine.fingerprint + ('' if dev.type == 'cpu' else f'-{dev.type}{dev.index or 0}')
-    if not force and plan is None:
-        m = load(fp, cache_dir, max_age_days, mode)
-        if m is not None: return m
-    plan = plan or PLANS[mode]
-    meta = dict(created=datetime.now(timezone.utc).isoformat(timespec='seconds'), torch=torch.__version__, hwnb=__version__,
-                threads=machine.physical_cores if dev.type == 'cpu' else 0, device=str(dev), budget_s=plan.budget_s)
-    notes = [] if machine.gpus else ['no GPU visible to torch: measured the CPU only']
-    if dev.type == 'cuda':
-        p = torch.cuda.get_device_properties(dev)
-        meta.update(device_name=p.name, gpu_mem_bytes=int(p.total_memory), gpu_l2_bytes=int(getattr(p, 'L2_cache_size', 0) or 0))
     llc = max([c.size_bytes for c in machine.caches], default=0) if dev.type == 'cpu' else meta.get('gpu_l2_bytes', 0)
     dram = int(max(plan.dram_factor * llc, 64 * 2**20))
     t0, samples, slow, ref = time.perf_counter(), [], set(), {}
@@ -391,8 +512,38 @@ def measure(mode:str='quick', force:bool=False, device:str|None=None, cache_dir=
         bar.set_postfix_str('dispatch')
         samples += dispatch_sweep(plan, dev); bar.update()
     meta['elapsed_s'] = round(time.perf_counter() - t0, 3)
-    m = _assemble(machine, samples, notes, slow, plan, mode, dev, meta)
-    save(m, cache_dir)
+    return samples, notes, slow
+
+# %% ../nbs/01b_bench.ipynb #6dea5c7b
+def measure(mode:str='quick', force:bool=False, device:str|None=None, cache_dir=None, max_age_days:float=30,
+            progress:bool=True, plan:Plan|None=None, accept:bool=False) -> Measured:
+    """Measure this machine's ceilings (`mode` 'quick' ~5 s or 'full' ~60 s) or reuse the cached ones (`force=True` measures again).
+    A slow or noisy measurement is kept, warned about and flagged (`meta['flags']`); an impossible one is refused unless `accept=True`."""
+    if plan is None: plan = plan_for(mode)
+    else: check_name(mode, PLANS, 'bench mode')
+    machine = detect()
+    dev = _device(device)
+    if dev.type == 'cuda' and not torch.cuda.is_available(): raise ValueError("device='cuda' asked for, but torch sees no GPU")
+    fp = machine.fingerprint + ('' if dev.type == 'cpu' else f'-{dev.type}{dev.index or 0}')
+    if not force and plan == plan_for(mode):
+        m = load(fp, cache_dir, max_age_days, mode)
+        if m is not None: return m
+    meta = dict(created=datetime.now(timezone.utc).isoformat(timespec='seconds'), torch=torch.__version__, hwnb=__version__,
+                threads=machine.physical_cores if dev.type == 'cpu' else 0, device=str(dev), budget_s=plan.budget_s)
+    notes = [] if machine.gpus else ['no GPU visible to torch: measured the CPU only']
+    if dev.type == 'cuda':
+        p = torch.cuda.get_device_properties(dev)
+        meta.update(device_name=p.name, gpu_mem_bytes=int(p.total_memory), gpu_l2_bytes=int(getattr(p, 'L2_cache_size', 0) or 0))
+    samples, notes, slow = _sweep(machine, plan, mode, dev, meta, notes, progress)
+    m = _assemble(machine, samples, notes, slow, plan, mode, dev, meta, accept)
+    if m.fingerprint != fp: m = replace(m, fingerprint=fp)          # a GPU's measurement is cached apart from the CPU's
+    if m.meta['flags']:
+        warnings.warn(f"{m.name}: noisy measurement (was the machine busy?): {', '.join(m.meta['flags'])}. It is used, with its spread "
+                      "in summary(); measure again on a quieter machine with `hwnb bench --force` or `hwnb report --force` (force=True)")
+    try: save(m, cache_dir)
+    except OSError as e:
+        warnings.warn(f"could not cache the measurement in {cache_path(fp, cache_dir)} ({e}); it is returned but not kept: "
+                      "set HWNB_CACHE_DIR (or cache_dir=) to a writable directory")
     return m
 
 # %% ../nbs/01b_bench.ipynb #7a721544

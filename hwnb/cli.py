@@ -49,9 +49,18 @@ def _roofline(a):
     print(f"wrote roofline of {', '.join(hws)} to {out}")
     return 0
 
+def _warned(fn, *args, **kw):
+    "Call `fn`, printing its warnings as one `hwnb: warning:` line each (not Python's file:line form)."
+    import warnings
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter('always')
+        out = fn(*args, **kw)
+    for w in ws: print(f"hwnb: warning: {w.message}", file=sys.stderr)
+    return out
+
 def _bench(a):
     from hwnb.bench import measure
-    m = measure(a.mode, force=a.force, progress=not a.json)
+    m = _warned(measure, a.mode, force=a.force, accept=a.accept, progress=not a.json)
     s = m.summary()
     if a.json: print(s.to_json(orient='records', indent=1)); return 0
     print(f"{m.full_name}: {m.meta.get('threads')} threads, torch {m.meta.get('torch')}, measured {m.meta.get('created')}")
@@ -59,6 +68,7 @@ def _bench(a):
         frac = f"  ({r.fraction_of_datasheet:.0%} of {m.datasheet})" if r.fraction_of_datasheet == r.fraction_of_datasheet else ''
         print(f"  {r.ceiling:<20} {fmt_si(r.best, r.unit):>14}   min {fmt_si(r.min, r.unit):>12}  median {fmt_si(r.median, r.unit):>12}  max {fmt_si(r.max, r.unit):>12}{frac}")
     if m.notes: print('notes: ' + m.notes)
+    if m.meta.get('flags'): print(f"flagged noisy (kept; `hwnb bench --force` measures again): {', '.join(m.meta['flags'])}")
     if a.output:
         from hwnb.roofline import chart, save
         from hwnb.hardware import get
@@ -120,7 +130,10 @@ def _profile(a):
 
 def _report(a):
     from hwnb.report import build
-    out = build(a.output, mode=a.mode).resolve()
+    if a.force or a.accept:                        # measured (and cached) here, so that the report reuses it
+        from hwnb.bench import measure
+        _warned(measure, a.mode, force=a.force, accept=a.accept)
+    out = _warned(build, a.output, mode=a.mode).resolve()
     print(f"wrote the report to {out}")
     return 0
 
@@ -188,6 +201,7 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser('bench', help="measure this machine's ceilings (cached per machine)")
     b.add_argument('--mode', default='quick', choices=['quick', 'full'], help='quick ~5 s, full ~60 s')
     b.add_argument('--force', action='store_true', help='measure again even if a cached result exists')
+    b.add_argument('--accept', action='store_true', help='keep a measurement above the datasheet peak (refused as impossible otherwise)')
     b.add_argument('--json', action='store_true'); b.add_argument('-o', '--output', help='also write the measured roofline chart')
     b.set_defaults(func=_bench)
     pl = sub.add_parser('plan', help='memory, fit, latency and throughput of an LLM on a chip')
@@ -212,6 +226,8 @@ def parser() -> argparse.ArgumentParser:
     tr.set_defaults(func=_trace)
     rp = sub.add_parser('report', help='measure, profile and plan, into one offline HTML report')
     rp.add_argument('-o', '--output', default='hwnb-report.html'); rp.add_argument('--mode', default='quick', choices=['quick', 'full'])
+    rp.add_argument('--force', action='store_true', help="measure this machine again, even if a cached measurement exists")
+    rp.add_argument('--accept', action='store_true', help='keep a measurement above the datasheet peak (refused as impossible otherwise)')
     rp.set_defaults(func=_report)
     d = sub.add_parser('docs', help='render the notebooks, executed, into an offline HTML site')
     d.add_argument('--nbs', default='nbs'); d.add_argument('-o', '--output', default='_docs')

@@ -6,13 +6,13 @@ Docs: https://hwnb.github.io/hwnb/config.html.md"""
 
 # %% ../nbs/00a_config.ipynb #77939b94
 from __future__ import annotations
-import configparser, os
+import configparser, math, os, re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from .core import check_name
 
 # %% auto #0
-__all__ = ['SETTING_KEYS', 'DEFAULTS', 'Settings', 'find_settings', 'settings', 'setting']
+__all__ = ['SETTING_KEYS', 'DEFAULTS', 'Settings', 'read_ini', 'find_settings', 'settings', 'setting']
 
 # %% ../nbs/00a_config.ipynb #171351bb
 @dataclass(frozen=True)
@@ -34,26 +34,69 @@ def _parse(key, value, origin):
     try:
         if key == 'hardware': v = str(value).strip()
         elif key == 'cache_dir': v = Path(os.path.expanduser(str(value).strip()))
-        elif key == 'max_chart_points': v = int(value)
+        elif key == 'max_chart_points':
+            if isinstance(value, float) and not value.is_integer(): raise ValueError
+            v = int(value)
         else: v = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"setting {key}={value!r} from {origin} is not a valid {type(getattr(DEFAULTS, key)).__name__}") from None
-    bad = ((key == 'hardware' and not v) or (key == 'time_budget_s' and not v > 0)
+    bad = ((key == 'hardware' and not v) or (isinstance(v, float) and not math.isfinite(v)) or (key == 'time_budget_s' and not v > 0)
            or (key == 'accuracy_tolerance' and not 0 <= v < 1) or (key == 'max_chart_points' and v < 1))
     if bad: raise ValueError(f"setting {key}={value!r} from {origin} is out of range")
     return v
 
+# %% ../nbs/00a_config.ipynb #fb90fe09
+_KEY_RE = re.compile(r'^\s*([^\s=:\[#;][^=:]*?)\s*[=:]')
+_SECTION_RE = re.compile(r'^\s*\[([^\]]*)\]')
+
+def _key_lines(text:str) -> dict:
+    "{(section, key): line number} of every `key = value` line."
+    out, sec = {}, None
+    for n, line in enumerate(text.splitlines(), 1):
+        if m := _SECTION_RE.match(line): sec = m.group(1)
+        elif (m := _KEY_RE.match(line)) and not line[:1].isspace(): out.setdefault((sec, m.group(1).strip().lower()), n)
+    return out
+
+def read_ini(path) -> tuple:
+    "(ConfigParser, {(section, key): line}) of the INI file at `path`; a `ValueError` names the file and the line of anything it cannot read."
+    path = Path(path)
+    try: raw = path.read_bytes()
+    except OSError as e: raise ValueError(f"{path}: cannot read it ({e.strerror})") from None
+    try: text = raw.decode('utf-8-sig')
+    except UnicodeDecodeError as e:
+        n = raw[:e.start].count(b'\n') + 1
+        raise ValueError(f"{path}, line {n}: not UTF-8 text (byte 0x{raw[e.start]:02x}); save the file as UTF-8") from None
+    cp = configparser.ConfigParser(interpolation=None, default_section='\x00none')   # '%' is plain text; [DEFAULT] is not inherited
+    try: cp.read_string(text, source=str(path))
+    except configparser.DuplicateOptionError as e:
+        raise ValueError(f"{path}, line {e.lineno}: duplicate key {e.option!r} in [{e.section}]; keep one of them") from None
+    except configparser.DuplicateSectionError as e:
+        raise ValueError(f"{path}, line {e.lineno}: duplicate section [{e.section}]; merge them") from None
+    except configparser.MissingSectionHeaderError as e:
+        raise ValueError(f"{path}, line {e.lineno}: {e.line.strip()!r} comes before any [section] header") from None
+    except configparser.ParsingError as e:
+        n = e.errors[0][0]
+        line = text.splitlines()[n - 1].strip() if 0 < n <= len(text.splitlines()) else ''
+        raise ValueError(f"{path}, line {n}: cannot parse {line!r}; expected `key = value`") from None
+    except configparser.Error as e: raise ValueError(f"{path}: {str(e).splitlines()[0]}") from None
+    return cp, _key_lines(text)
+
 # %% ../nbs/00a_config.ipynb #fb1c4693
+_HWNB_SECTION = re.compile(rb'^\s*\[hwnb\]\s*$', re.M)
+
 def find_settings(start=None) -> Path|None:
     "The nearest `settings.ini` with an `[hwnb]` section, walking up from `start` (default: the working directory)."
     p = Path(start or Path.cwd()).resolve()
     for d in [p, *p.parents]:
         f = d/'settings.ini'
-        if f.is_file():
-            cp = configparser.ConfigParser()
-            try: cp.read(f)
-            except configparser.Error: continue
-            if cp.has_section('hwnb'): return f
+        if not f.is_file(): continue
+        try: cp, _ = read_ini(f)
+        except ValueError:
+            try: ours = bool(_HWNB_SECTION.search(f.read_bytes()))
+            except OSError: ours = False
+            if ours: raise                                        # hwnb's file, unreadable: say where, never pass it over
+            continue                                              # someone else's file
+        if cp.has_section('hwnb'): return f
     return None
 
 # %% ../nbs/00a_config.ipynb #3c1747c7
@@ -61,21 +104,21 @@ def settings(start=None, env=None, **overrides) -> Settings:
     "Resolve hwnb's settings: `overrides`, then `HWNB_*` env vars, then the nearest `settings.ini`, then defaults."
     for k in overrides: check_name(k, SETTING_KEYS, 'setting')
     env = os.environ if env is None else env
-    ini, path = {}, find_settings(start)
+    ini, lines, path = {}, {}, find_settings(start)
     if path is not None:
-        cp = configparser.ConfigParser(); cp.read(path)
+        cp, lines = read_ini(path)
         ini = dict(cp['hwnb'])
         for k in ini:
             try: check_name(k, SETTING_KEYS, 'setting')
-            except ValueError as e: raise ValueError(f"{path}: {e}") from None
+            except ValueError as e: raise ValueError(f"{path}, line {lines.get(('hwnb', k), '?')}: {e}") from None
     vals, origin = {}, {}
     for k in SETTING_KEYS:
         envk = f'HWNB_{k.upper()}'
-        if overrides.get(k) is not None: v, o = overrides[k], 'argument'
-        elif env.get(envk): v, o = env[envk], f'env {envk}'
-        elif k in ini: v, o = ini[k], str(path)
+        if overrides.get(k) is not None: v, o, where = overrides[k], 'argument', 'argument'
+        elif env.get(envk): v, o, where = env[envk], f'env {envk}', f'env {envk}'
+        elif k in ini: v, o, where = ini[k], str(path), f"{path}, line {lines.get(('hwnb', k), '?')}"
         else: vals[k], origin[k] = getattr(DEFAULTS, k), 'default'; continue
-        vals[k], origin[k] = _parse(k, v, o), o
+        vals[k], origin[k] = _parse(k, v, where), o
         if k == 'cache_dir' and o == str(path) and not vals[k].is_absolute(): vals[k] = path.parent/vals[k]
     vals['cache_dir'] = Path(os.path.expanduser(str(vals['cache_dir'])))
     return Settings(**vals, origin=origin)

@@ -231,7 +231,7 @@ LAYERS = (  # lowest first: a module may import its own layer and the ones befor
     ('roofline', 'detect'),
     ('bench', 'opcost', 'models', 'bundled', 'llm_config', 'llm_formats'),
     ('profiler', 'onnx_graph', 'llm', 'traces'),
-    ('profile_io', 'onnx_profile', 'llm_sweep', 'llm_calibrate', 'validation'),
+    ('profile_io', 'onnx_profile', 'llm_sweep', 'llm_calibrate', 'validation', 'llm_fit'),
     ('variants', 'optimize_measure'),
     ('optimize',),
     ('fleet',),

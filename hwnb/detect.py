@@ -175,7 +175,8 @@ def detect(root='/', gpus:bool=True) -> Machine:
     try:
         m = re.search(r'^MemTotal:\s+(\d+)\s*kB', (root/'proc/meminfo').read_text(), re.M)
         mem = int(m.group(1)) * 1024 if m else None
-    except OSError: notes.append('no /proc/meminfo: memory size unknown')
+        if not mem: mem = None; notes.append('/proc/meminfo has no MemTotal line (or MemTotal is 0): memory size unknown')
+    except (OSError, UnicodeDecodeError): notes.append('no readable /proc/meminfo: memory size unknown')
     model = info['model']
     if model == 'Neoverse-V2':       # Graviton4 and Grace share the core; the platform vendor tells them apart
         vendor = _dmi(root, 'sys_vendor')

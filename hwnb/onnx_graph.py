@@ -21,7 +21,7 @@ from .core import ChildError, Forked, can_fork, cpu_workers
 # %% auto #0
 __all__ = ['ELEM', 'FLOPS_PER_ELEMENT', 'KNOWN_OPS', 'ROOT', 'PARALLEL_MIN_BYTES', 'PARALLEL_MIN_NODES', 'FAMILIES', 'export',
            'check_external', 'load', 'dynamic_dims', 'with_shapes', 'node_flops', 'node_module', 'named', 'parameters',
-           'analyze', 'profile', 'family']
+           'analyze', 'family']
 
 # %% ../nbs/04_onnx_graph.ipynb #3f67fe1d
 def _write_model_atomic(model:onnx.ModelProto, path:Path):
@@ -83,9 +83,24 @@ def check_external(model:onnx.ModelProto, base_dir) -> list:
                          + ". Copy the data files next to the model (or pass a model saved with its weights inside)")
     return sorted(set(files.values()))
 
+# %% ../nbs/04_onnx_graph.ipynb #65b40e00
+def _topo_check(graph, what:str) -> None:
+    "A `ValueError` naming the first node of the main graph that reads a tensor no earlier node, input or initializer makes (a cycle, or a dangling input)."
+    known = {t.name for t in graph.input} | {t.name for t in graph.initializer} | {t.name for t in graph.sparse_initializer} | {''}
+    for k, n in enumerate(graph.node):
+        miss = [x for x in n.input if x not in known]
+        if miss:
+            raise ValueError(f"{what} is not a valid ONNX model: node {k} ({n.name or n.op_type!r}) reads {miss[0]!r} before any node "
+                             "makes it: the graph has a cycle or a dangling input, or its nodes are not in topological order")
+        known.update(n.output)
+
+# %% ../nbs/04_onnx_graph.ipynb #06dff573
 def load(model_or_path, external:bool=True, check:bool=True) -> onnx.ModelProto:
-    "An ONNX `ModelProto` from a ModelProto, a path or bytes; external data checked (and loaded unless `external=False`)."
-    if isinstance(model_or_path, onnx.ModelProto): return model_or_path
+    """An ONNX `ModelProto` from a ModelProto, a path or bytes; external data checked (and loaded unless `external=False`).
+    Unless `check=False`, a file or bytes go through onnx's checker, and a ModelProto through its graph-order test (cycles, dangling inputs)."""
+    if isinstance(model_or_path, onnx.ModelProto):
+        if check: _topo_check(model_or_path.graph, 'the ModelProto given')   # the checker's graph-order test: cheap, and it finds cycles
+        return model_or_path
     if isinstance(model_or_path, (bytes, bytearray)): src, base = bytes(model_or_path), None
     elif isinstance(model_or_path, (str, os.PathLike)):
         path = Path(model_or_path)
@@ -126,8 +141,28 @@ def dynamic_dims(model) -> dict:
         if dyn: out[i.name] = dyn
     return out
 
+def _dim(v, what:str) -> int:
+    "`v` as a dimension size: an int (numpy ints too) >= 0; floats, bools and anything else are refused, naming `what`."
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 0 or v >= 2**63:
+        raise ValueError(f"{what} must be an int >= 0, not {v!r}")
+    return int(v)
+
+def _shape(v, name:str, t) -> tuple:
+    "The example shape `v` of input `name`: a sequence of sizes whose rank and fixed sizes agree with the model's."
+    if isinstance(v, (str, bytes)) or not hasattr(v, '__iter__'): raise ValueError(f"shape for input {name!r} must be a tuple of ints, not {v!r}")
+    shp = tuple(_dim(s, f"each size in the shape for input {name!r} ({tuple(v)!r})") for s in v)
+    if t.HasField('shape'):
+        dims = t.shape.dim
+        if len(dims) != len(shp):
+            raise ValueError(f"shape {shp} for input {name!r} has rank {len(shp)}, but the model's input has rank {len(dims)}")
+        fixed = [(k, d.dim_value, s) for k, (d, s) in enumerate(zip(dims, shp)) if d.HasField('dim_value') and d.dim_value > 0 and d.dim_value != s]
+        if fixed: raise ValueError(f"shape {shp} for input {name!r}: dimension {fixed[0][0]} is fixed at {fixed[0][1]} in the model, not {fixed[0][2]}")
+    return shp
+
+# %% ../nbs/04_onnx_graph.ipynb #02374780
 def with_shapes(model:onnx.ModelProto, shapes:dict|None=None) -> onnx.ModelProto:
     "A copy of `model` whose graph inputs have the fixed shapes from `shapes` (per input name, or per symbolic dimension); raises if any stays dynamic."
+    if shapes is not None and not isinstance(shapes, dict): raise TypeError(f"shapes must be a dict, not {type(shapes).__name__}")
     shapes = dict(shapes or {})
     names = {i.name for i in _inputs(model)}
     dyn = dynamic_dims(model)
@@ -142,14 +177,13 @@ def with_shapes(model:onnx.ModelProto, shapes:dict|None=None) -> onnx.ModelProto
     for i in _inputs(m):
         t = i.type.tensor_type
         if i.name in shapes:
-            shp = tuple(int(s) for s in shapes[i.name])
-            if any(s < 0 for s in shp): raise ValueError(f"shape for input {i.name!r} must be non-negative ints, not {shapes[i.name]!r}")
+            shp = _shape(shapes[i.name], i.name, t)
             t.shape.ClearField('dim')
             for s in shp: t.shape.dim.add().dim_value = s
             continue
         for k, d in enumerate(t.shape.dim):
             if d.HasField('dim_value') and d.dim_value > 0: continue
-            if d.dim_param in shapes: d.dim_value = int(shapes[d.dim_param])
+            if d.dim_param in shapes: d.dim_value = _dim(shapes[d.dim_param], f"the size of dimension {d.dim_param!r}")
             else: left.setdefault(i.name, []).append(f"{k}:{d.dim_param or '?'}")
         if not t.HasField('shape'): left.setdefault(i.name, []).append('unknown rank')
     if left:
@@ -529,12 +563,6 @@ def _analyze(model_or_path, shapes:dict|None=None, workers:int|None=None) -> pd.
     df.attrs = {'model': model.graph.name, 'n_params': int(sum(p[0] for p in params)), 'param_bytes': float(sum(p[1] for p in params)),
                 'n_unknown': int((~df['known']).sum()), 'opset': {o.domain or 'ai.onnx': o.version for o in model.opset_import}}
     return df
-
-# %% ../nbs/04_onnx_graph.ipynb #57af4a4d
-def profile(model_or_path, inputs, **kwargs):
-    "Time `model_or_path` on `inputs` with ONNX Runtime and join each node's time to its static cost: `hwnb.onnx_profile.profile`, whose result has `.ops`."
-    from hwnb.onnx_profile import profile as _profile      # onnxruntime is imported only when something is timed
-    return _profile(model_or_path, inputs, **kwargs)
 
 # %% ../nbs/04_onnx_graph.ipynb #6794297a
 FAMILIES = ('matmul', 'conv', 'attention', 'softmax', 'norm', 'elementwise', 'reduction', 'quantize', 'data', 'other')

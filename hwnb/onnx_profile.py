@@ -6,21 +6,22 @@ Docs: https://hwnb.github.io/hwnb/onnx_profile.html.md"""
 
 # %% ../nbs/04a_onnx_profile.ipynb #692170e0
 from __future__ import annotations
-import json, math, os, tempfile, time
+import json, math, os, shutil, tempfile, time
 from bisect import bisect_right
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import onnx
 import onnxruntime as ort
+from onnxruntime.capi import onnxruntime_pybind11_state as _ort_errors
 from .core import check_name
 from .onnx_graph import analyze, family, load, named
 from .profiler import Profile, environment, resolve_hw
 from . import roofline
 
 # %% auto #0
-__all__ = ['OPT_LEVELS', 'FUSED', 'providers', 'session', 'feeds', 'kernel_times', 'profile', 'side_by_side', 'ort_reduce_range',
-           'quantize', 'compare']
+__all__ = ['OPT_LEVELS', 'FUSED', 'ORT_ERRORS', 'providers', 'session', 'run', 'feeds', 'kernel_times', 'profile', 'side_by_side',
+           'ort_reduce_range', 'quantize', 'compare']
 
 # %% ../nbs/04a_onnx_profile.ipynb #0b030cd7
 OPT_LEVELS = {'disable_all': ort.GraphOptimizationLevel.ORT_DISABLE_ALL, 'basic': ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
@@ -36,45 +37,75 @@ def providers(device:str='auto') -> list:
     if device in ('cuda', 'auto') and 'CUDAExecutionProvider' in avail: return ['CUDAExecutionProvider', 'CPUExecutionProvider']
     return ['CPUExecutionProvider']
 
-def session(model_or_path, opt_level:str='disable_all', device:str='auto', threads:int|None=None, profiling:bool=False) -> ort.InferenceSession:
-    "An `InferenceSession` for `model_or_path` (nodes named as `hwnb.onnx_graph.analyze` names them) at `opt_level`, with `threads` intra-op threads."
+# %% ../nbs/04a_onnx_profile.ipynb #164bd898
+ORT_ERRORS = tuple(v for v in vars(_ort_errors).values() if isinstance(v, type) and issubclass(v, Exception))   # InvalidArgument, Fail, ...
+
+def _ort_message(e) -> str:
+    "onnxruntime's message, first line, without its '[ONNXRuntimeError] : 2 : INVALID_ARGUMENT :' prefix."
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return msg.split(' : ', 3)[-1] if msg.startswith('[ONNXRuntimeError]') else msg
+
+def _session(model:onnx.ModelProto, opt_level:str, device:str, threads, profile_dir=None) -> ort.InferenceSession:
     check_name(opt_level, OPT_LEVELS, 'opt_level')
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be an int >= 1 (or None for ONNX Runtime's default), not {threads!r}")
     so = ort.SessionOptions()
     so.graph_optimization_level = OPT_LEVELS[opt_level]
     if threads: so.intra_op_num_threads, so.inter_op_num_threads = int(threads), 1
-    if profiling:
+    if profile_dir is not None:
         so.enable_profiling = True
-        so.profile_file_prefix = os.path.join(tempfile.mkdtemp(prefix='hwnb-ort-'), 'ort')
-    model = named(load(model_or_path))
-    try: return ort.InferenceSession(model.SerializeToString(), so, providers=providers(device))
-    except Exception as e:                                        # onnxruntime raises its own exception types
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        so.profile_file_prefix = os.path.join(profile_dir, 'ort')
+    try: return ort.InferenceSession(named(model).SerializeToString(), so, providers=providers(device))
+    except ORT_ERRORS as e:
+        msg = _ort_message(e)
         hint = (f"; this onnxruntime ({ort.__version__}) reads older IR versions than this model's {model.ir_version}: re-save it with a "
                 "lower `model.ir_version` (onnx.helper.VERSION_TABLE lists the IR version of each opset)") if 'IR version' in msg else ''
         raise ValueError(f"ONNX Runtime could not load the model: {msg}{hint}") from None
+
+def session(model_or_path, opt_level:str='disable_all', device:str='auto', threads:int|None=None, profiling:bool=False) -> ort.InferenceSession:
+    """An `InferenceSession` for `model_or_path` (nodes named as `hwnb.onnx_graph.analyze` names them) at `opt_level`, with `threads` intra-op threads.
+    `profiling=True` writes ONNX Runtime's profile into a new `hwnb-ort-*` temporary folder that the caller removes (`profile` does); it is removed here if the session fails."""
+    model = load(model_or_path)
+    if not profiling: return _session(model, opt_level, device, threads)
+    d = tempfile.mkdtemp(prefix='hwnb-ort-')
+    try: return _session(model, opt_level, device, threads, d)
+    except BaseException:
+        shutil.rmtree(d, ignore_errors=True); raise
+
+def run(sess, fd:dict) -> list:
+    "`sess.run(None, fd)`, with onnxruntime's own errors (InvalidArgument...) turned into a `ValueError` that says what it refused."
+    try: return sess.run(None, fd)
+    except ORT_ERRORS as e:
+        shapes = ', '.join(f"{k} {tuple(v.shape)} {v.dtype}" for k, v in fd.items())
+        raise ValueError(f"ONNX Runtime could not run the model on these inputs ({shapes}): {_ort_message(e)}") from None
 
 # %% ../nbs/04a_onnx_profile.ipynb #5cd7ec8f
 _ORT_NP = {'tensor(float)': np.float32, 'tensor(double)': np.float64, 'tensor(float16)': np.float16, 'tensor(int64)': np.int64,
            'tensor(int32)': np.int32, 'tensor(int8)': np.int8, 'tensor(uint8)': np.uint8, 'tensor(bool)': np.bool_}
 
 def feeds(sess, inputs) -> dict:
-    "{input name: numpy array} for `sess` from a dict, list/tuple or single array (numpy or torch), checked against the model's inputs."
+    "{input name: numpy array} for `sess` from a dict, list/tuple or single array (numpy or torch), checked against the model's inputs: name, element type, rank and fixed sizes."
     spec = sess.get_inputs()
     if not isinstance(inputs, dict):
         xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if len(xs) != len(spec): raise ValueError(f"the model takes {len(spec)} inputs ({', '.join(i.name for i in spec)}), got {len(xs)}")
         inputs = {i.name: x for i, x in zip(spec, xs)}
     out = {}
-    for k in inputs: check_name(k, [i.name for i in spec], 'model input')
+    for k in inputs:
+        if not isinstance(k, str): raise TypeError(f"input names must be strings, not {k!r}")
+        check_name(k, [i.name for i in spec], 'model input')
     for i in spec:
         if i.name not in inputs: raise ValueError(f"missing model input {i.name!r} ({i.type}, shape {i.shape})")
         x = inputs[i.name]
         if hasattr(x, 'detach'): x = x.detach().cpu().numpy()
-        x = np.asarray(x)
+        try: x = np.asarray(x)
+        except (TypeError, ValueError) as e: raise ValueError(f"input {i.name!r} is not an array ({type(x).__name__}: {e})") from None
         want = _ORT_NP.get(i.type)
         if want is not None and x.dtype != want:
             raise ValueError(f"input {i.name!r} is {x.dtype} but the model expects {i.type}; convert it with .astype(np.{np.dtype(want).name})")
         if len(i.shape) != x.ndim: raise ValueError(f"input {i.name!r} has shape {x.shape} but the model expects rank {len(i.shape)} ({i.shape})")
+        fixed = [(k, s, x.shape[k]) for k, s in enumerate(i.shape) if isinstance(s, int) and s > 0 and s != x.shape[k]]
+        if fixed: raise ValueError(f"input {i.name!r} has shape {x.shape} but the model fixes dimension {fixed[0][0]} at {fixed[0][1]} ({i.shape})")
         out[i.name] = x
     return out
 
@@ -96,22 +127,25 @@ def kernel_times(events:list, warmup:int=0) -> tuple:
     return ({n: float(np.median(list(v.values()))) for n, v in per.items()}, ops, [(b - a) * 1e-6 for a, b in runs])
 
 # %% ../nbs/04a_onnx_profile.ipynb #8ed5370f
+def _timed(model, opt_level, device, threads, inputs, warmup, repeat) -> tuple:
+    "(session, feeds, profile JSON text) of `warmup + repeat` runs under ONNX Runtime's profiler; its temporary folder is always removed."
+    with tempfile.TemporaryDirectory(prefix='hwnb-ort-') as d:
+        sess = _session(model, opt_level, device, threads, d)
+        try:
+            fd = feeds(sess, inputs)
+            for _ in range(warmup + repeat): run(sess, fd)
+        finally: path = sess.end_profiling()
+        with open(path) as f: return sess, fd, f.read()
+
 def profile(model_or_path, inputs, hw=None, opt_level:str='disable_all', device:str='auto', warmup:int=2, repeat:int=5,
             threads:int|None=None, keep_trace:bool=True) -> Profile:
     "Time every node of an ONNX model with ONNX Runtime (`repeat` runs after `warmup`), join the median times to the static costs, place them on `hw`'s roofline."
+    for k, v in (('repeat', repeat), ('warmup', warmup)):
+        if isinstance(v, bool) or not isinstance(v, int): raise TypeError(f"{k} must be an int, not {v!r}")
     if repeat < 1 or warmup < 0: raise ValueError(f"need repeat >= 1 and warmup >= 0, got repeat={repeat}, warmup={warmup}")
     model = named(load(model_or_path))
-    sess = session(model, opt_level, device, threads, profiling=True)
-    fd = feeds(sess, inputs)
+    sess, fd, text = _timed(model, opt_level, device, threads, inputs, warmup, repeat)
     ops = analyze(model, {k: v.shape for k, v in fd.items()})
-    for _ in range(warmup + repeat): sess.run(None, fd)
-    path = sess.end_profiling()
-    try:
-        with open(path) as f: text = f.read()
-    finally:
-        os.remove(path)
-        try: os.rmdir(os.path.dirname(path))
-        except OSError: pass
     events = json.loads(text)
     times, kops, walls = kernel_times(events, warmup)
     ops['time_s'] = ops['node'].map(times).astype(float)
@@ -125,7 +159,7 @@ def profile(model_or_path, inputs, hw=None, opt_level:str='disable_all', device:
     cuda = sess.get_providers()[0] == 'CUDAExecutionProvider'
     hwo, note = resolve_hw(hw, 'cuda' if cuda else 'cpu')
     placed = roofline.place(ops, hwo)
-    placed.attrs = {**ops.attrs, 'hw': hwo.name, 'opt_level': opt_level}
+    placed.attrs = {**ops.attrs, **placed.attrs, 'hw': hwo.name, 'opt_level': opt_level}
     env = {**environment(hwo), 'onnxruntime': ort.__version__, 'onnx': onnx.__version__, 'providers': sess.get_providers(),
            'opt_level': opt_level, 'ort_threads': threads}
     return Profile(placed, hwo, note, env, float(np.median(walls)) if walls else math.nan, repeat, text if keep_trace else None)
@@ -168,17 +202,19 @@ def _size(m) -> float:
 
 def compare(variants:dict, inputs, opt_level:str='all', device:str='auto', warmup:int=2, repeat:int=10, threads:int|None=None) -> pd.DataFrame:
     "Per variant ({name: model or path}, the first is the reference): median wall time, speedup, file size, and output error vs the reference."
-    if not variants: raise ValueError("compare needs at least one variant")
+    if not isinstance(variants, dict) or not variants: raise ValueError("compare needs a dict of at least one variant {name: model or path}")
+    if repeat < 1 or warmup < 0: raise ValueError(f"need repeat >= 1 and warmup >= 0, got repeat={repeat}, warmup={warmup}")
     rows, ref = [], None
     for name, m in variants.items():
         sess = session(m, opt_level, device, threads)
         fd = feeds(sess, inputs)
-        for _ in range(warmup): sess.run(None, fd)
+        for _ in range(warmup): run(sess, fd)
         ts = []
         for _ in range(repeat):
-            t0 = time.perf_counter(); y = sess.run(None, fd)[0]; ts.append(time.perf_counter() - t0)
+            t0 = time.perf_counter(); y = run(sess, fd)[0]; ts.append(time.perf_counter() - t0)
         y = np.asarray(y, dtype=np.float64)
         if ref is None: ref = y
+        if y.shape != ref.shape: raise ValueError(f"variant {name!r} outputs shape {y.shape}, the reference {ref.shape}: not the same model")
         err = y - ref
         top1 = float((y.argmax(-1) == ref.argmax(-1)).mean()) if y.ndim and y.shape[-1] > 1 else math.nan
         rows.append(dict(variant=name, wall_s=float(np.median(ts)), size_bytes=_size(m), max_abs_diff=float(np.abs(err).max()),

@@ -75,6 +75,8 @@ def project(ops, hw, dtype:str|None=None, level:str|None=None) -> pd.DataFrame:
     return placed
 
 # %% ../nbs/03b_profile_io.ipynb #cfcbd6a4
+from .core import DTYPES
+from .hardware import KINDS, Figure, Hardware, MemLevel, names as hw_names
 FORMAT, VERSION = 'hwnb.profile', 1
 
 def _jsonable(v):
@@ -83,42 +85,118 @@ def _jsonable(v):
     if isinstance(v, float) and not math.isfinite(v): return None
     return v
 
+def _hw_spec(hw:Hardware) -> dict:
+    "The figures of `hw` that the roofline uses, so a profile placed on measured (or user) ceilings loads without `hw=`."
+    lv = lambda l: dict(name=l.name, capacity=l.capacity.value, bw=l.bw.value)
+    return dict(name=hw.name, full_name=hw.full_name, kind=hw.kind, measured=bool(hw.measured), notes=hw.notes,
+                peaks={d: f.value for d, f in hw.peaks.items() if f.value is not None}, memory=lv(hw.memory), caches=[lv(c) for c in hw.caches])
+
 def save(prof:Profile, path) -> Path:
-    "Write `prof` (ops, environment, hardware name, summary; not the trace) to `path` as JSON, atomically."
+    "Write `prof` (ops, environment, the roofs' figures, summary; not the trace) to `path` as JSON, atomically."
     if not isinstance(prof, Profile): raise TypeError(f"save takes a Profile, not {type(prof).__name__}")
     path = Path(path)
     cols = list(prof.ops.columns)
     rows = [[_jsonable(v) for v in r] for r in prof.ops.itertuples(index=False, name=None)]
     doc = dict(format=FORMAT, version=VERSION, env=prof.env, hw=prof.hw.name, hw_measured=prof.hw.measured, hw_note=prof.hw_note,
-               wall_s=_jsonable(prof.wall_s), repeat=prof.repeat, summary={k: _jsonable(v) for k, v in prof.summary().items()},
-               columns=cols, rows=rows)
-    write_atomic(path, json.dumps(doc, allow_nan=False))
+               hw_spec=_hw_spec(prof.hw), wall_s=_jsonable(prof.wall_s), repeat=prof.repeat,
+               summary={k: _jsonable(v) for k, v in prof.summary().items()}, columns=cols, rows=rows)
+    write_atomic(path, json.dumps(doc, allow_nan=False, default=str))
     return path
 
-def load(path, hw=None) -> Profile:
-    "Read a profile written by `save`, validating it; the roofs are `hw` if given, else the saved hardware name from the catalog."
-    path = Path(path)
+# %% ../nbs/03b_profile_io.ipynb #4bcd5e8d
+def _spec_hw(d, src:str) -> Hardware:
+    "A `Hardware` from a saved `hw_spec`; a `ValueError` says which field is wrong."
+    if not isinstance(d, dict): raise ValueError(f"hw_spec is {type(d).__name__}, not an object")
+    def fig(v, what):
+        if v is None: return Figure(None, reason=f'not saved with the profile ({what})')
+        if isinstance(v, bool) or not isinstance(v, (int, float)): raise ValueError(f"{what} is {v!r}, not a number")
+        return Figure(float(v), source=src)
+    def lv(l, what):
+        if not isinstance(l, dict) or not isinstance(l.get('name'), str): raise ValueError(f"{what} is {l!r}, not a memory level")
+        return MemLevel(l['name'], fig(l.get('capacity'), f'{what} capacity'), fig(l.get('bw'), f'{what} bandwidth'))
+    peaks, caches = d.get('peaks'), d.get('caches', [])
+    if not isinstance(peaks, dict) or not peaks: raise ValueError("hw_spec.peaks is not a non-empty object of dtype -> FLOP/s")
+    if not isinstance(caches, list): raise ValueError("hw_spec.caches is not a list")
+    for k in ('name', 'full_name', 'kind', 'notes'):
+        if not isinstance(d.get(k, ''), str): raise ValueError(f"hw_spec.{k} is {d.get(k)!r}, not a string")
+    if d.get('kind', 'cpu') not in KINDS: raise ValueError(f"hw_spec.kind {d.get('kind')!r} is not one of {KINDS}")
+    for k in peaks:
+        if k not in DTYPES: raise ValueError(f"hw_spec.peaks has an unknown dtype {k!r}")
+    hw = Hardware(name=d.get('name') or 'saved', peaks={k: fig(v, f'peak {k}') for k, v in peaks.items()}, memory=lv(d.get('memory'), 'memory'),
+                  caches=tuple(lv(c, 'cache') for c in caches), full_name=d.get('full_name', ''), kind=d.get('kind', 'cpu'),
+                  notes=d.get('notes', ''), measured=bool(d.get('measured')), sources={src: {'title': src}})
+    if not hw.dtypes or hw.memory.bw.value is None or not hw.mem_bw > 0: raise ValueError("hw_spec has no peak or no main-memory bandwidth")
+    return hw
+
+# %% ../nbs/03b_profile_io.ipynb #a0559514
+def _read_doc(path:Path) -> dict:
+    "The saved profile's JSON object, checked for its tag, version and fields."
     try: doc = json.loads(path.read_text(encoding='utf-8'))
+    except FileNotFoundError: raise ValueError(f"no saved profile at {path}") from None
+    except (IsADirectoryError, PermissionError) as e: raise ValueError(f"{path}: cannot read it ({e.strerror})") from None
+    except UnicodeDecodeError as e: raise ValueError(f"{path}: not a saved profile (not UTF-8 text: byte {e.start})") from None
     except json.JSONDecodeError as e: raise ValueError(f"{path}: not a saved profile (invalid JSON: {e})") from None
+    except RecursionError: raise ValueError(f"{path}: not a saved profile (JSON nested too deeply)") from None
     if not isinstance(doc, dict) or doc.get('format') != FORMAT: raise ValueError(f"{path}: not a saved hwnb profile (format tag missing)")
     if doc.get('version') != VERSION: raise ValueError(f"{path}: profile format version {doc.get('version')!r}; this hwnb reads version {VERSION}")
     for k in ('env', 'hw', 'columns', 'rows'):
         if k not in doc: raise ValueError(f"{path}: saved profile is missing {k!r}")
+    if not isinstance(doc['env'], dict): raise ValueError(f"{path}: env is {type(doc['env']).__name__}, not an object")
+    if not isinstance(doc['hw'], str): raise ValueError(f"{path}: hw is {doc['hw']!r}, not a hardware name")
+    if not isinstance(doc.get('hw_note'), (str, type(None))): raise ValueError(f"{path}: hw_note is {doc['hw_note']!r}, not text")
+    if not isinstance(doc.get('hw_measured', False), bool): raise ValueError(f"{path}: hw_measured is {doc['hw_measured']!r}, not true/false")
     cols = doc['columns']
+    if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols) or len(set(cols)) != len(cols):
+        raise ValueError(f"{path}: columns must be a list of distinct names")
     missing = [c for c in COUNT_COLUMNS + ('module', 'known') if c not in cols]
     if missing: raise ValueError(f"{path}: saved op table is missing columns {missing}")
-    if any(not isinstance(r, list) or len(r) != len(cols) for r in doc['rows']): raise ValueError(f"{path}: rows do not match the {len(cols)} columns")
-    ops = pd.DataFrame(doc['rows'], columns=cols)
-    for c in ('flops', 'bytes', 'intensity', 'time_s', 'achieved_flops_s', 'achieved_bytes_s', 'roof_fraction', 'attainable_flops_s'):
-        if c in ops: ops[c] = ops[c].astype(float)
+    if not isinstance(doc['rows'], list) or any(not isinstance(r, list) or len(r) != len(cols) for r in doc['rows']):
+        raise ValueError(f"{path}: rows do not match the {len(cols)} columns")
+    w = doc.get('wall_s')
+    if w is not None and (isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0):
+        raise ValueError(f"{path}: wall_s is {w!r}, not a time in s")
+    if isinstance(doc.get('repeat', 0), bool) or not isinstance(doc.get('repeat', 0), int) or doc.get('repeat', 0) < 0:
+        raise ValueError(f"{path}: repeat is {doc.get('repeat')!r}, not a count")
+    return doc
+
+# %% ../nbs/03b_profile_io.ipynb #42ed6e1d
+_FLOAT_COLS = ('flops', 'bytes', 'intensity', 'time_s', 'achieved_flops_s', 'achieved_bytes_s', 'roof_fraction', 'attainable_flops_s')
+
+def _ops_of(doc:dict, path:Path) -> pd.DataFrame:
+    ops = pd.DataFrame(doc['rows'], columns=doc['columns'])
+    for c in _FLOAT_COLS:
+        if c not in ops: continue
+        bad = [v for v in ops[c] if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)))]
+        if bad: raise ValueError(f"{path}: column {c!r} holds {bad[0]!r}, not a number")
+        ops[c] = ops[c].astype(float)
+    for c in ('flops', 'bytes', 'time_s'):
+        if c in ops and (ops[c] < 0).any(): raise ValueError(f"{path}: column {c!r} holds a negative value")
     if 'shape' in ops: ops['shape'] = ops['shape'].map(lambda s: tuple(s) if isinstance(s, list) else s)
+    if not all(isinstance(v, bool) for v in ops['known']): raise ValueError(f"{path}: column 'known' must hold true/false")
     ops['known'] = ops['known'].astype(bool)
-    note = doc.get('hw_note')
-    if hw is None and doc.get('hw_measured'): note = (note or '') + f" (saved against measured ceilings {doc['hw']!r}; loaded with the catalog entry of that name, if any)"
-    wall = doc.get('wall_s')
-    return Profile(ops, get(hw if hw is not None else doc['hw']), note, doc['env'], math.nan if wall is None else wall, doc.get('repeat', 0))
+    return ops
+
+def load(path, hw=None) -> Profile:
+    """Read a profile written by `save`, validating it. The roofs: `hw` if given; else the catalog chip of the saved name;
+    else (measured or user ceilings) the figures saved with the profile."""
+    path = Path(path)
+    doc = _read_doc(path)
+    ops = _ops_of(doc, path)
+    note, wall = doc.get('hw_note'), doc.get('wall_s')
+    if hw is not None: roofs = get(hw)
+    elif not doc.get('hw_measured') and doc['hw'] in hw_names(): roofs = get(doc['hw'])
+    elif 'hw_spec' in doc:
+        try: roofs = _spec_hw(doc['hw_spec'], f'saved with profile {path.name}')
+        except (TypeError, ValueError) as e: raise ValueError(f"{path}: the saved roofs are malformed: {e}; pass hw=... to choose roofs") from None
+        note = (note or '') + f" (roofs: the {'measured ' if roofs.measured else ''}ceilings {roofs.name!r} saved with the profile)"
+    else:
+        try: roofs = get(doc['hw'])
+        except ValueError as e: raise ValueError(f"{path}: {e}; this profile does not carry its roofs: pass hw=...") from None
+    return Profile(ops, roofs, note, doc['env'], math.nan if wall is None else float(wall), doc.get('repeat', 0))
 
 # %% ../nbs/03b_profile_io.ipynb #7f2e9a02
+import re
+
 def _trace(prof):
     if not isinstance(prof, Profile): raise TypeError(f"expected a Profile, not {type(prof).__name__}")
     if not prof.trace: raise ValueError("this profile has no trace: profile(..., keep_trace=True) keeps one (a loaded profile has none)")
@@ -130,7 +208,21 @@ def export_chrome(prof:Profile, path) -> Path:
     write_atomic(path, _trace(prof))
     return path
 
+_BAD_NAME = re.compile(r'[\\\x00-\x1f]')
+
+def _inside(name, what:str, nested:bool) -> str:
+    "`name` if it is a relative path that stays inside its folder (`nested`: '/'-separated parts allowed), else a ValueError."
+    if not isinstance(name, str): raise TypeError(f"{what} must be a string, not {type(name).__name__}")
+    parts = name.split('/')
+    if (not name or name.startswith('/') or _BAD_NAME.search(name) or (len(parts) > 1 and not nested)
+        or any(p in ('', '.', '..') for p in parts)):
+        raise ValueError(f"{what} {name!r} must be a plain relative name{' (parts separated by /)' if nested else ''}, "
+                         "without '..', '.', a leading '/', backslashes or control characters: it would leave the log directory")
+    return name
+
 def export_tensorboard(prof:Profile, logdir, run:str='hwnb', worker:str|None=None) -> Path:
-    "Write `prof`'s trace under `logdir/run/` as `*.pt.trace.json`, the layout torch-tb-profiler reads; return the file's path."
-    worker = worker or f"{platform.node() or 'host'}_{os.getpid()}"
+    "Write `prof`'s trace under `logdir/run/` as `*.pt.trace.json`, the layout torch-tb-profiler reads; return the file's path. `run` stays inside `logdir`."
+    _trace(prof)
+    run = _inside(run, 'run', nested=True)
+    worker = _inside(worker if worker is not None else f"{platform.node() or 'host'}_{os.getpid()}", 'worker', nested=False)
     return export_chrome(prof, Path(logdir)/run/f"{worker}.{int(time.time() * 1000)}.pt.trace.json")

@@ -17,14 +17,14 @@ from torch.nn.modules.module import register_module_forward_hook, register_modul
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
-from .core import COUNT_COLUMNS, fmt_si
+from .core import COUNT_COLUMNS, check_name, fmt_si
 from .hardware import Hardware, get
 from .opcost import CAUSAL_MODES, bind, dtype_name, op_cost, tensors
-from . import roofline
+from . import bench, roofline
 
 # %% auto #0
-__all__ = ['ROOT', 'LOOKAHEAD', 'CPU_FALLBACK', 'TIMED_DEVICES', 'check_inputs', 'count', 'by_op', 'module_at', 'by_module',
-           'top_k', 'op_packet', 'normalize_op', 'resolve_hw', 'environment', 'Profile', 'profile']
+__all__ = ['ROOT', 'LOOKAHEAD', 'CPU_FALLBACK', 'LOCAL', 'TIMED_DEVICES', 'check_inputs', 'count', 'by_op', 'module_at',
+           'by_module', 'top_k', 'op_packet', 'normalize_op', 'resolve_hw', 'environment', 'Profile', 'profile']
 
 # %% ../nbs/03_profiler.ipynb #de8ccde4
 ROOT = '(root)'          # module label of ops called by the top-level module itself
@@ -234,22 +234,26 @@ def _join(names, heavy, root, device:bool) -> np.ndarray:
 
 # %% ../nbs/03_profiler.ipynb #9b21804e
 CPU_FALLBACK = 'epyc-9654'   # the catalog's x86 server CPU, used when this machine's ceilings are not measured
+LOCAL = 'local'              # the name of this machine's measured ceilings (hwnb bench)
 
-def resolve_hw(hw=None, device_type:str='cpu') -> tuple:
-    "(Hardware, note): `hw` if given; else cached measured ceilings from `hwnb.bench`; else a catalog entry, with a note saying so."
+def _measured_note(m) -> str:
+    return f"roofs: this machine's measured ceilings ({m.name}, {m.mode} bench of {m.meta.get('created')})"
+
+def resolve_hw(hw=None, device_type:str='cpu', cache_dir=None) -> tuple:
+    "(Hardware, note): `hw` if given ('local': this machine's cached measurement); else the cached measurement if any; else a catalog entry, with a note saying so."
+    check_name(device_type, ('cpu', 'cuda'), 'device type')
+    if isinstance(hw, str) and hw.strip().lower() == LOCAL:
+        m = bench.cached(device_type, cache_dir)
+        if m is None:
+            raise ValueError(f"hw='local' names this machine's measured ceilings, but none are cached in "
+                             f"{bench.cache_path('', cache_dir).parent}: measure them first with `hwnb bench` (or hwnb.bench.measure())")
+        return m, _measured_note(m)
     if hw is not None: return get(hw), None
-    try:
-        from hwnb import bench
-    except ImportError: bench = None
-    for fn in ('cached', 'load_cached', 'last'):
-        f = getattr(bench, fn, None) if bench is not None else None
-        if callable(f):
-            try: h = f()
-            except (OSError, ValueError, KeyError, TypeError): h = None
-            if isinstance(h, Hardware): return h, f"roofs: this machine's measured ceilings (hwnb.bench.{fn}())"
+    m = bench.cached(device_type, cache_dir)
+    if m is not None: return m, _measured_note(m)
     if device_type == 'cpu':
         return get(CPU_FALLBACK), (f"roofs: catalog entry {CPU_FALLBACK!r} (a whole 96-core socket), because this machine's ceilings "
-                                   "are not measured; roof fractions are far below what this machine can reach. Pass hw=... or measure with hwnb.bench")
+                                   "are not measured; roof fractions are far below what this machine can reach. Pass hw=... or run `hwnb bench`")
     from hwnb.config import setting
     name = setting('hardware')
     return get(name), f"roofs: the 'hardware' setting ({name}); pass hw=... for the GPU you ran on"

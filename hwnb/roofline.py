@@ -87,18 +87,51 @@ def time_bound(hw, flops, bytes, dtype:str='bf16', level:str|None=None):
     r = np.maximum(f / hw.peak_flops(dtype), b / hw.level_bw(level))
     return _out(r, np.ndim(flops) == 0 and np.ndim(bytes) == 0)
 
+# %% ../nbs/02_roofline.ipynb #520e26c6
+def _measure_arg(x, what:str, positive:bool=False):
+    "`x` as a float array of finite values >= 0 (> 0 if `positive`), or a `ValueError` naming `what` and the bad value."
+    try: a = np.asarray(x, dtype=float)
+    except (TypeError, ValueError): raise ValueError(f"{what} must be a number or an array of numbers, not {x!r}") from None
+    bad = ~np.isfinite(a) | (a <= 0 if positive else a < 0)
+    if bad.any():
+        v = a[bad].flat[0]
+        raise ValueError(f"{what} must be {'> 0' if positive else '>= 0'} and finite; got {v:g}" +
+                         (" (an unknown count has no efficiency)" if np.isnan(v) else ''))
+    return a
+
 def efficiency(hw, flops, bytes, time_s, dtype:str='bf16', level:str|None=None):
-    "Fraction of its roof a measured op reached: `(flops / time_s) / attainable(flops / bytes)`."
-    f, b, t = (np.asarray(x, dtype=float) for x in (flops, bytes, time_s))
-    if (t <= 0).any(): raise ValueError("time_s must be > 0")
-    with np.errstate(divide='ignore', invalid='ignore'):
-        i = np.where(b > 0, f / np.where(b > 0, b, 1), np.inf)
-        r = (f / t) / attainable(hw, i, dtype, level)
+    """Fraction of its roof a measured op reached: `(flops / time_s) / attainable(flops / bytes)`.
+    An op without FLOPs (a gather, a copy) is judged by its achieved bandwidth over the memory roof."""
+    hw = get(hw)
+    f, b, t = _measure_arg(flops, 'flops'), _measure_arg(bytes, 'bytes'), _measure_arg(time_s, 'time_s', positive=True)
+    if ((f == 0) & (b == 0)).any(): raise ValueError("an op with 0 FLOPs and 0 bytes (a view) has no efficiency: nothing to judge")
+    peak, bw = hw.peak_flops(dtype), hw.level_bw(level)
+    with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
+        att = np.where(b > 0, np.minimum(peak, bw * (f / np.where(b > 0, b, 1))), peak)
+        r = np.where(f == 0, (b / t) / bw, (f / t) / np.where(att > 0, att, 1))
+    if not np.isfinite(r).all():
+        raise ValueError(f"time_s {t.min():g} s is too short for {f.max():g} FLOPs / {b.max():g} B: the achieved rate overflows")
     return _out(r, all(np.ndim(x) == 0 for x in (flops, bytes, time_s)))
 
 # %% ../nbs/02_roofline.ipynb #60d44ec0
+def _column(df, c:str, nan_ok:bool=True):
+    "Column `c` of op table `df` as floats, or a `ValueError` naming the column, the row's op and the bad value."
+    try: s = df[c].astype(float)
+    except (TypeError, ValueError):
+        bad = next((v for v in df[c] if not isinstance(v, (int, float, np.number)) or isinstance(v, bool)), df[c].dtype)
+        raise ValueError(f"op table column {c!r} holds {bad!r}, not a number") from None
+    bad = (s < 0) | np.isinf(s) | (s.isna() & (not nan_ok))
+    if bad.any():
+        k = bad.to_numpy().argmax()
+        op = df['op'].iloc[k] if 'op' in df else k
+        raise ValueError(f"op table column {c!r} must be finite and >= 0 (NaN for unknown): row {k} ({op}) has {s.iloc[k]:g}")
+    return s
+
+# %% ../nbs/02_roofline.ipynb #72769c2d
 def place(ops, hw, dtype:str|None=None, level:str|None=None) -> 'pd.DataFrame':
-    "A copy of op table `ops` with intensity, bound, attainable and (if timed) achieved and roof_fraction columns for `hw`."
+    """A copy of op table `ops` with intensity, bound, attainable and (if timed) achieved and roof_fraction columns for `hw`.
+    A row without FLOPs (a gather, a copy) is memory-bound: its roof fraction is its achieved bandwidth over the memory roof.
+    A view (0 FLOPs, 0 bytes), unknown FLOPs, or a time of 0 (below the timer) leave the fraction NaN, counted in `attrs['notes']`."""
     import pandas as pd
     hw = get(hw)
     if not isinstance(ops, pd.DataFrame): raise TypeError(f"ops must be a DataFrame, not {type(ops).__name__}")
@@ -106,22 +139,36 @@ def place(ops, hw, dtype:str|None=None, level:str|None=None) -> 'pd.DataFrame':
     if missing: raise ValueError(f"op table is missing columns {missing}; see hwnb.core.OP_SCHEMA")
     fallback = dtype or ('bf16' if 'bf16' in hw.dtypes else hw.dtypes[0])
     df = ops.copy()
-    f, b = df['flops'].astype(float), df['bytes'].astype(float)
-    df['intensity'] = np.where(b > 0, f / b.where(b > 0, 1), np.nan)
+    f, b = _column(df, 'flops'), _column(df, 'bytes')
+    with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
+        df['intensity'] = np.where(b > 0, f / b.where(b > 0, 1), np.nan)
     rd = df['dtype'].where(df['dtype'].isin(hw.dtypes), fallback) if 'dtype' in df else pd.Series(fallback, index=df.index)
     df['roof_dtype'] = rd
     peak = rd.map(hw.peak_flops).astype(float)
     bw = hw.level_bw(level)
+    if not bw > 0 or not (peak > 0).all(): raise ValueError(f"{hw.name} has a roof of 0 (peak {peak.min():g} FLOP/s, bandwidth {bw:g} B/s)")
     i = df['intensity']
     att = np.where(b == 0, peak, np.minimum(peak, bw * i))
-    df['attainable_flops_s'] = np.where(f.isna(), np.nan, att)
-    df['bound'] = np.where(i.isna(), None, np.where(i < peak / bw, 'memory', 'compute'))
+    df['attainable_flops_s'] = np.where(f.isna() | b.isna(), np.nan, att)
+    compute = (f > 0) & ((b == 0) | (i >= peak / bw))
+    df['bound'] = np.where(f.isna() | b.isna() | ((f == 0) & (b == 0)), None, np.where(compute, 'compute', 'memory'))
+    notes = list(ops.attrs.get('notes', []))
     if 'time_s' in df:
-        t = df['time_s'].astype(float)
-        df['achieved_flops_s'] = f / t
-        df['achieved_bytes_s'] = b / t
-        df['roof_fraction'] = df['achieved_flops_s'] / df['attainable_flops_s']
-    df.attrs = {**ops.attrs, 'hw': hw.name}
+        t = _column(df, 'time_s')
+        tz = t.where(t > 0)                                        # 0 s: below the timer's resolution, no rate
+        with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
+            df['achieved_flops_s'] = f / tz
+            df['achieved_bytes_s'] = b / tz
+            frac = np.where(f == 0, df['achieved_bytes_s'] / bw, df['achieved_flops_s'] / df['attainable_flops_s'])
+            df['roof_fraction'] = np.where((f == 0) & (b == 0), np.nan, frac)           # a view: nothing to judge
+        for c in ('achieved_flops_s', 'achieved_bytes_s', 'roof_fraction'):
+            if np.isinf(df[c]).any():
+                k = np.isinf(df[c]).to_numpy().argmax()
+                raise ValueError(f"row {k} ({df['op'].iloc[k]}): time_s {t.iloc[k]:g} s is too short for its work, {c} overflows")
+        n0 = int((t == 0).sum())
+        if n0: notes.append(f"{n0} rows timed at 0 s (below the timer's resolution): no achieved rate or roof fraction")
+    if np.isinf(df['intensity']).any(): raise ValueError("flops / bytes overflows: check the units of the op table's bytes")
+    df.attrs = {**ops.attrs, 'hw': hw.name, **({'notes': notes} if notes else {})}
     return df
 
 # %% ../nbs/02_roofline.ipynb #089cc8d3

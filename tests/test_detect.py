@@ -69,3 +69,29 @@ def test_match_catalog(name, hw):
 def test_local_this_machine():
     m = local()
     assert m.physical_cores >= 1 and len(m.fingerprint) == 16
+
+
+@pytest.mark.parametrize('meminfo', [b'MemFree: 1 kB\n', b'\xff\xfe garbage \x00\n'])
+def test_unreadable_meminfo_is_unknown_with_a_note(tmp_path, meminfo):
+    "A meminfo without MemTotal (or not text) gives no memory size, and a note says so; never an invented one."
+    (tmp_path/'proc').mkdir()
+    (tmp_path/'proc/meminfo').write_bytes(meminfo)
+    m = detect(tmp_path)
+    assert m.mem_bytes is None and any('memory size unknown' in n for n in m.notes)
+
+
+from hypothesis import given, settings, strategies as st
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=60) | st.sampled_from([b'MemTotal: 16384 kB\n', b'MemTotal:\n', b'MemTotal: -5 kB\n', b'MemTotal: 1e9 kB\n',
+                                                  b'MemTotal: 99999999999999999999999 kB\n', b'MemTotal: 0 kB\n']), st.booleans())
+def test_detect_any_meminfo(tmp_path_factory, meminfo, present):
+    "Whatever /proc/meminfo holds: a memory size > 0, or None with a note; never an exception."
+    d = tmp_path_factory.mktemp('root')
+    if present:
+        (d/'proc').mkdir()
+        (d/'proc/meminfo').write_bytes(meminfo)
+    m = detect(d)
+    assert (m.mem_bytes is None and any('memory size unknown' in n for n in m.notes)) or m.mem_bytes > 0
+    assert len(m.fingerprint) == 16

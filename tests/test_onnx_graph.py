@@ -379,3 +379,75 @@ def test_failed_slice_is_priced_here(monkeypatch, failure):
         return Forked(os._exit if failure == 'child dies' else (lambda *a: 1 / 0), *((3,) if failure == 'child dies' else args))
     monkeypatch.setattr(og, 'Forked', broken)
     pd.testing.assert_frame_equal(og.analyze(m, workers=3), want)
+
+
+# --- issue 19 item 11: float shapes, rank mismatches, a ModelProto with a cycle ---
+
+def _dyn():
+    return graph([helper.make_node('MatMul', ['x', 'w'], ['y'], name='mm')], [('x', F, ['batch', 'seq', 64])], [('y', F, None)],
+                 {'w': np.zeros((64, 8), np.float32)})
+
+
+@pytest.mark.parametrize('shapes,msg', [({'batch': 2.5, 'seq': 16}, "dimension 'batch' must be an int >= 0, not 2.5"),
+                                        ({'batch': 2.0, 'seq': 16}, 'not 2.0'), ({'batch': True, 'seq': 16}, 'not True'),
+                                        ({'x': (2.7, 16, 64)}, "input 'x'.*2.7"), ({'x': (2, 16)}, 'rank 2.*rank 3'),
+                                        ({'x': (2, 16, 64, 1)}, 'rank 4'), ({'x': (2, 16, 65)}, 'fixed at 64 in the model, not 65'),
+                                        ({'x': 'abc'}, 'tuple of ints'), ({'x': 5}, 'tuple of ints'), ({'batch': -1, 'seq': 1}, 'not -1')])
+def test_bad_example_shapes(shapes, msg):
+    "Float sizes used to be truncated (2.7 -> 2) and a wrong rank silently accepted."
+    with pytest.raises(ValueError, match=msg):
+        og.analyze(_dyn(), shapes)
+
+
+def test_numpy_sizes_are_fine():
+    assert og.analyze(_dyn(), {'x': np.array([2, 16, 64])}).flops[0] == 2 * 2 * 16 * 64 * 8
+    assert og.analyze(_dyn(), {'batch': np.int64(2), 'seq': np.int32(16)}).flops[0] == 2 * 2 * 16 * 64 * 8
+
+
+def _cyclic():
+    nodes = [helper.make_node('Add', ['x', 'b'], ['a'], name='add'), helper.make_node('Relu', ['a'], ['b'], name='relu'),
+             helper.make_node('Identity', ['a'], ['y'], name='out')]
+    return graph(nodes, [('x', F, [2, 3])], [('y', F, [2, 3])])
+
+
+def test_modelproto_with_a_cycle_is_refused():
+    "A ModelProto used to skip every check: analyze priced a cyclic graph."
+    with pytest.raises(ValueError, match=r"ModelProto given is not a valid ONNX model: node 0 \('add'\) reads 'b'.*cycle"):
+        og.analyze(_cyclic())
+    with pytest.raises(ValueError, match='cycle'):
+        og.load(_cyclic())
+    with pytest.raises(ValueError, match='not a valid ONNX model'):        # the same graph as bytes meets the full checker
+        og.load(_cyclic().SerializeToString())
+    dangling = graph([helper.make_node('Relu', ['nope'], ['y'], name='r')], [('x', F, [2])], [('y', F, [2])])
+    with pytest.raises(ValueError, match="reads 'nope'"): og.analyze(dangling)
+
+
+size = st.one_of(st.integers(-3, 70), st.floats(allow_nan=True), st.booleans(), st.none(), st.text(max_size=2), st.just(np.int64(4)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.dictionaries(st.sampled_from(['batch', 'seq', 'x', 'nope']), st.one_of(size, st.lists(size, max_size=5).map(tuple)),
+                                 max_size=3), st.none()))
+def test_with_shapes_answers_or_names_the_bad_value(shapes):
+    try: m = og.with_shapes(_dyn(), shapes)
+    except (ValueError, TypeError) as e:
+        assert any(repr(k) in str(e) for k in (shapes or {})) or 'dynamic input dimensions' in str(e), str(e)
+        return
+    dims = [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
+    assert len(dims) == 3 and dims[2] == 64 and all(isinstance(v, int) and v >= 0 for v in dims)
+
+
+_names = st.sampled_from(['x', 'a', 'b', 'c', 'y', '', 'zz'])
+
+
+@settings(max_examples=250, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(['Relu', 'Add', 'Identity', 'MatMul', 'Softmax']), st.lists(_names, min_size=1, max_size=2),
+                          st.sampled_from(['a', 'b', 'c', 'y'])), min_size=1, max_size=5), st.booleans())
+def test_any_wiring_is_analysed_or_refused(nodes, as_bytes):
+    "Random wiring (cycles, dangling inputs, duplicate outputs, wrong arity): a priced table, or a ValueError; never a raw onnx error."
+    ns = [helper.make_node(op, ins if op in ('Add', 'MatMul') else ins[:1], [out], name=f'n{k}') for k, (op, ins, out) in enumerate(nodes)]
+    m = graph(ns, [('x', F, [2, 2])], [('y', F, [2, 2])])
+    try: df = og.analyze(m.SerializeToString() if as_bytes else m)
+    except ValueError as e:
+        assert str(e); return
+    assert len(df) == len(ns) and not np.isinf(df.flops.astype(float)).any() and (df.bytes.fillna(0) >= 0).all()

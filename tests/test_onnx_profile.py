@@ -1,5 +1,5 @@
 "hwnb.onnx_profile: ONNX Runtime times joined to static costs, fused kernels never priced as zero, input checks, dynamic quantization."
-import math, warnings
+import math, os, warnings
 import numpy as np
 import pytest
 
@@ -95,3 +95,74 @@ def test_side_by_side_families():
                       'bytes': [1.0] * 5, 'known': [True, True, True, True, False]})
     s = op.side_by_side(t, o).set_index('family')
     assert s.loc['matmul', 'flops_onnx'] == 16 and s.loc['attention', 'flops_torch'] == 6 and s.loc['other', 'n_unknown_onnx'] == 1
+
+
+# --- issue 19 item 11: onnxruntime's own errors, temp dirs, inputs ---
+import glob, tempfile
+from hypothesis import given, settings, strategies as st
+
+
+def _ort_dirs():
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), 'hwnb-ort-*')))
+
+
+def mismatch():
+    "x (batch, k) @ w (k2, 4), both k's dynamic: ONNX Runtime finds the mismatch only when it runs."
+    g = helper.make_graph([helper.make_node('MatMul', ['x', 'w'], ['y'], name='mm')], 'mm',
+                          [helper.make_tensor_value_info('x', F, ['batch', 'k']), helper.make_tensor_value_info('w', F, ['k2', 4])],
+                          [helper.make_tensor_value_info('y', F, ['batch', 4])])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid('', 17)], ir_version=8)
+
+
+def test_invalid_argument_is_a_valueerror():
+    "onnxruntime's InvalidArgument used to leak out raw."
+    sess = op.session(mlp(), threads=1)
+    with pytest.raises(ValueError, match=r"fixes dimension 1 at 256"): op.feeds(sess, X[:, :100])
+    s2 = op.session(mismatch(), threads=1)
+    fd = op.feeds(s2, {'x': np.ones((2, 3), np.float32), 'w': np.ones((5, 4), np.float32)})
+    with pytest.raises(ValueError, match=r"ONNX Runtime could not run the model on these inputs \(x \(2, 3\) float32"):
+        op.run(s2, fd)
+    with pytest.raises(ValueError, match='could not run'):
+        op.compare({'a': mismatch()}, {'x': np.ones((2, 3), np.float32), 'w': np.ones((5, 4), np.float32)}, repeat=1, warmup=0)
+
+
+def test_profile_leaves_no_temp_dirs():
+    "hwnb-ort-* folders used to stay behind, on success and on failure."
+    before = _ort_dirs()
+    op.profile(mlp(), X, hw='h100-sxm', threads=1, warmup=0, repeat=1)
+    with pytest.raises(ValueError): op.profile(mlp(), X[:, :7], hw='h100-sxm', threads=1, warmup=0, repeat=1)
+    with pytest.raises(ValueError): op.profile(mismatch(), {'x': np.ones((2, 3), np.float32), 'w': np.ones((5, 4), np.float32)},
+                                               hw='h100-sxm', threads=1, warmup=0, repeat=1)
+    with pytest.raises(ValueError): op.session(mlp(), opt_level='nope', profiling=True)
+    assert _ort_dirs() == before
+
+
+@pytest.fixture(scope='module')
+def sess():
+    return op.session(mlp(), threads=1)
+
+
+arr = st.one_of(st.tuples(st.integers(0, 3), st.integers(0, 300), st.sampled_from([np.float32, np.float64, np.int64])).map(
+                    lambda t: np.zeros(t[:2], t[2])),
+                st.integers(0, 3).map(lambda n: np.zeros((n,), np.float32)), st.just(X), st.none(), st.text(max_size=3),
+                st.lists(st.floats(), max_size=3))
+
+
+@settings(max_examples=250, deadline=None)
+@given(st.one_of(arr, st.dictionaries(st.sampled_from(['x', 'y', 'X']), arr, max_size=2), st.lists(arr, max_size=2)))
+def test_feeds_answer_or_name_the_problem(sess, inputs):
+    try: fd = op.feeds(sess, inputs)
+    except (ValueError, TypeError) as e:
+        assert "'x'" in str(e) or 'inputs' in str(e) or 'model input' in str(e), str(e); return
+    y = op.run(sess, fd)[0]
+    assert y.shape == (fd['x'].shape[0], 256) and np.isfinite(y).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(['disable_all', 'basic', 'extended', 'all', 'none', '', 'ALL']), st.sampled_from(['auto', 'cpu', 'cuda', 'gpu']),
+       st.one_of(st.none(), st.integers(-2, 3), st.floats(0, 2), st.booleans(), st.text(max_size=2)))
+def test_session_answers_or_names_the_bad_value(opt, device, threads):
+    try: s = op.session(mlp(), opt_level=opt, device=device, threads=threads)
+    except (ValueError, TypeError) as e:
+        assert repr(opt) in str(e) or repr(device) in str(e) or repr(threads) in str(e) or 'CUDA' in str(e), str(e); return
+    assert [i.name for i in s.get_inputs()] == ['x']

@@ -270,3 +270,62 @@ def test_registry_flops_is_the_registered_formula():
     x, w = torch.randn(3, 4), torch.randn(4, 5)
     p = torch.ops.aten.mm
     assert registry_flops(p, (x, w), {}, Pair(x @ w, None)) == flop_registry[p](x, w, out_val=Pair(x @ w, None)) == 2 * 3 * 4 * 5
+
+
+# --- issue 19 item 3: resolve_hw was dead code (it looked for bench functions that never existed) ---
+
+from hwnb import bench as B
+from hypothesis import given, settings, strategies as st
+
+TINY_PLAN = B.Plan(budget_s=0.5, repeats=2, min_sample_s=0.001, gemm_sizes=(128, 256), ws_min_bytes=64 * 2**10,
+                   read_bytes_per_call=2**22, stream_min_bytes=2**20, dram_factor=2.0)
+
+
+@pytest.fixture(scope='module')
+def bench_cache(tmp_path_factory):
+    d = tmp_path_factory.mktemp('bench-cache')
+    return B.measure('quick', plan=TINY_PLAN, cache_dir=d, progress=False), d
+
+
+def test_profiles_use_the_measured_ceilings_when_cached(bench_cache, monkeypatch):
+    m, d = bench_cache
+    hw, note = P.resolve_hw(None, 'cpu', cache_dir=d)
+    assert hw.measured and hw.fingerprint == m.fingerprint and 'measured ceilings' in note
+    monkeypatch.setenv('HWNB_CACHE_DIR', str(d))               # the front door: profile() without hw=
+    cfg = tiny_mistral(n_layers=1)
+    pr = P.profile(build(cfg), example_input(cfg, seq_len=8), warmup=0, repeat=1, keep_trace=False)
+    assert pr.hw.measured and pr.hw.name == m.name and pr.env['hw_measured']
+
+
+def test_local_resolves_to_the_measurement(bench_cache, tmp_path, monkeypatch):
+    m, d = bench_cache
+    for name in ('local', ' LOCAL '):
+        hw, note = P.resolve_hw(name, 'cpu', cache_dir=d)
+        assert hw.fingerprint == m.fingerprint and hw.peak_flops('fp32') == m.peak_flops('fp32')
+    with pytest.raises(ValueError, match=r"hw='local'.*hwnb bench"):
+        P.resolve_hw('local', 'cpu', cache_dir=tmp_path)
+    monkeypatch.setenv('HWNB_CACHE_DIR', str(d))
+    cfg = tiny_mistral(n_layers=1)
+    pr = P.profile(build(cfg), example_input(cfg, seq_len=8), hw='local', warmup=0, repeat=1, keep_trace=False)
+    assert pr.hw.measured
+
+
+def test_without_a_measurement_the_fallback_says_so(tmp_path):
+    hw, note = P.resolve_hw(None, 'cpu', cache_dir=tmp_path)
+    assert hw.name == P.CPU_FALLBACK and 'not measured' in note and 'hwnb bench' in note
+
+
+_hw_inputs = st.one_of(st.none(), st.sampled_from(['local', 'LOCAL', 'h100-sxm', 'mi300x', 'epyc-9654', 'h100', '', ' ']),
+                       st.text(max_size=12), st.integers(), st.floats(), st.lists(st.integers(), max_size=2), st.binary(max_size=4))
+
+
+@settings(max_examples=250, deadline=None)
+@given(_hw_inputs, st.sampled_from(['cpu', 'cuda', 'tpu', 'CPU']))
+def test_resolve_hw_answers_or_names_the_bad_value(tmp_path_factory, hw, dev):
+    d = tmp_path_factory.getbasetemp()/'no-bench-cache'         # never holds a measurement
+    try: r, note = P.resolve_hw(hw, dev, cache_dir=d)
+    except (ValueError, TypeError) as e:
+        assert str(e) and (repr(hw) in str(e) or type(hw).__name__ in str(e) or repr(dev) in str(e) or 'local' in str(e)
+                           or (isinstance(hw, str) and repr(hw.strip().lower()) in str(e)))
+        return
+    assert isinstance(r, P.Hardware) and r.dtypes and r.mem_bw > 0
