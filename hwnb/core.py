@@ -13,8 +13,8 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['K', 'M', 'G', 'T', 'P', 'KiB', 'MiB', 'GiB', 'J_PER_KWH', 'DTYPES', 'OP_SCHEMA', 'COUNT_COLUMNS', 'TIMED_COLUMNS',
            'OP_EXTRA', 'BOUNDS', 'SOURCES', 'PHASES', 'LAYERS', 'fmt_si', 'closest', 'check_name', 'DType', 'dtype',
-           'torch_dtype', 'check_ops', 'derive', 'layer', 'renamed', 'atomic_path', 'write_atomic', 'ChildError',
-           'can_fork', 'cpu_workers', 'Forked']
+           'torch_dtype', 'check_ops', 'derive', 'layer', 'renamed', 'atomic_path', 'write_atomic', 'gc_paused',
+           'ChildError', 'can_fork', 'cpu_workers', 'Forked']
 
 # %% ../nbs/00_core.ipynb #2bdc5a03
 K, M, G, T, P = 1e3, 1e6, 1e9, 1e12, 1e15   # SI prefixes: 1 GB = G bytes, 1 TFLOP/s = T FLOP/s
@@ -229,7 +229,7 @@ LAYERS = (  # lowest first: a module may import its own layer and the ones befor
     ('core',),
     ('config', 'hardware', 'engines'),
     ('roofline', 'detect'),
-    ('bench', 'opcost', 'models', 'bundled', 'llm_config', 'llm_formats'),
+    ('bench', 'optable', 'opcost', 'models', 'bundled', 'llm_config', 'llm_formats'),
     ('profiler', 'onnx_graph', 'llm', 'traces'),
     ('profile_io', 'onnx_profile', 'llm_sweep', 'llm_calibrate', 'validation', 'llm_fit'),
     ('variants', 'optimize_measure'),
@@ -277,6 +277,17 @@ def write_atomic(path, text:str) -> Path:
     "Write `text` (UTF-8) to `path` atomically; return the path."
     with atomic_path(path) as tmp: tmp.write_text(text, encoding='utf-8')
     return Path(path)
+
+# %% ../nbs/00_core.ipynb #d738e8a4
+@contextlib.contextmanager
+def gc_paused():
+    "Pause Python's cyclic garbage collector (if it is on) for the block."
+    import gc
+    was = gc.isenabled()
+    gc.disable()
+    try: yield
+    finally:
+        if was: gc.enable()
 
 # %% ../nbs/00_core.ipynb #38646943
 class ChildError(RuntimeError):

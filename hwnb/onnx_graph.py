@@ -16,10 +16,11 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper, shape_inference
 from onnx.external_data_helper import ExternalDataInfo, load_external_data_for_model, uses_external_data
 from google.protobuf.message import DecodeError
-from .core import ChildError, Forked, can_fork, cpu_workers
+from .core import ChildError, Forked, can_fork, cpu_workers, gc_paused
+from .optable import ROOT
 
 # %% auto #0
-__all__ = ['ELEM', 'FLOPS_PER_ELEMENT', 'KNOWN_OPS', 'ROOT', 'PARALLEL_MIN_BYTES', 'PARALLEL_MIN_NODES', 'FAMILIES', 'export',
+__all__ = ['ELEM', 'FLOPS_PER_ELEMENT', 'KNOWN_OPS', 'PARALLEL_MIN_BYTES', 'PARALLEL_MIN_NODES', 'FAMILIES', 'export',
            'check_external', 'load', 'dynamic_dims', 'with_shapes', 'node_flops', 'node_module', 'named', 'parameters',
            'analyze', 'family']
 
@@ -324,8 +325,6 @@ def node_flops(op:str, ins:list, outs:list, attrs:dict|None=None) -> float:
     return math.nan
 
 # %% ../nbs/04_onnx_graph.ipynb #741a8d30
-ROOT = '(root)'   # the same label as hwnb.profiler.ROOT
-
 def node_module(node) -> str:
     "The qualified module path of ONNX `node`, from its dynamo `namespace` metadata or its TorchScript-style scoped name."
     for p in node.metadata_props:
@@ -530,19 +529,10 @@ def _column(plist:list, j:int, idx:np.ndarray, dtype=object) -> np.ndarray:
     for q, p in enumerate(plist): a[q] = p[j]           # element by element: shapes are tuples that numpy would unpack
     return a[idx]
 
-@contextmanager
-def _gc_paused():
-    "Pause Python's cyclic garbage collector while a big table of small tuples is built: they hold no cycles, and each collection would walk them all again."
-    was = gc.isenabled()
-    gc.disable()
-    try: yield
-    finally:
-        if was: gc.enable()
-
 def analyze(model_or_path, shapes:dict|None=None, workers:int|None=None) -> pd.DataFrame:
     "Static op table of an ONNX model: one row per node with op, module, node, shape, dtype, flops, bytes, intensity, known (no timing). `workers`: processes that price the nodes (None: up to 4 CPUs for a graph of `PARALLEL_MIN_NODES` nodes or more, else 1)."
     if workers is not None: _n_workers(workers, 1)          # a bad value fails before any work
-    with _gc_paused(): return _analyze(model_or_path, shapes, workers)
+    with gc_paused(): return _analyze(model_or_path, shapes, workers)
 
 def _analyze(model_or_path, shapes:dict|None=None, workers:int|None=None) -> pd.DataFrame:
     model = _inferred(model_or_path, shapes, parallel=workers != 1)

@@ -16,7 +16,8 @@ import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as _ort_errors
 from .core import check_name
 from .onnx_graph import analyze, family, load, named
-from .profiler import Profile, environment, resolve_hw
+from .optable import Profile
+from .profiler import environment, resolve_hw
 from . import roofline
 
 # %% auto #0

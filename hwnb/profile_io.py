@@ -13,7 +13,7 @@ import pandas as pd
 from .core import COUNT_COLUMNS, write_atomic
 from .hardware import get
 from . import roofline
-from .profiler import Profile, module_at
+from .optable import Profile, module_at
 from .traces import Trace
 
 # %% auto #0

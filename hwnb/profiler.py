@@ -17,17 +17,17 @@ from torch.nn.modules.module import register_module_forward_hook, register_modul
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
-from .core import COUNT_COLUMNS, check_name, fmt_si
+from .core import COUNT_COLUMNS, check_name, fmt_si, gc_paused
+from .optable import ROOT, Profile, by_op, by_module, module_at, top_k   # the plain data, without torch
 from .hardware import Hardware, get
 from .opcost import CAUSAL_MODES, bind, dtype_name, op_cost, tensors
 from . import bench, roofline
 
 # %% auto #0
-__all__ = ['ROOT', 'LOOKAHEAD', 'CPU_FALLBACK', 'LOCAL', 'TIMED_DEVICES', 'check_inputs', 'count', 'by_op', 'module_at',
-           'by_module', 'top_k', 'op_packet', 'normalize_op', 'resolve_hw', 'environment', 'Profile', 'profile']
+__all__ = ['LOOKAHEAD', 'CPU_FALLBACK', 'LOCAL', 'TIMED_DEVICES', 'check_inputs', 'count', 'op_packet', 'normalize_op',
+           'resolve_hw', 'environment', 'profile']
 
 # %% ../nbs/03_profiler.ipynb #de8ccde4
-ROOT = '(root)'          # module label of ops called by the top-level module itself
 _SDPA_FN = F.scaled_dot_product_attention
 _SDPA_OP = torch.ops.aten.scaled_dot_product_attention.default
 _aten = torch.ops.aten
@@ -150,38 +150,6 @@ def _table(rows, causal, model_name) -> pd.DataFrame:
     df.attrs = {'causal': causal, 'model': model_name}
     return df
 
-# %% ../nbs/03_profiler.ipynb #fd7ba951
-def _group(df, key) -> pd.DataFrame:
-    "Aggregate op table `df` by column(s) `key`: calls, flops, bytes, intensity, n_unknown (+ time_s when timed)."
-    if not isinstance(df, pd.DataFrame): raise TypeError(f"expected an op table (DataFrame), not {type(df).__name__}")
-    d = df.assign(_unk=~df['known'].astype(bool) if 'known' in df else df['flops'].isna())
-    agg = dict(calls=('op', 'size'), flops=('flops', 'sum'), bytes=('bytes', 'sum'), n_unknown=('_unk', 'sum'))
-    if 'time_s' in d: agg['time_s'] = ('time_s', 'sum')
-    g = d.groupby(key, sort=False, dropna=False).agg(**agg).reset_index()
-    g['intensity'] = np.where(g['bytes'] > 0, g['flops'] / g['bytes'].where(g['bytes'] > 0, 1), np.nan)
-    g['n_unknown'] = g['n_unknown'].astype(int)
-    return g.sort_values('time_s' if 'time_s' in g else 'flops', ascending=False, ignore_index=True)
-
-def by_op(df) -> pd.DataFrame:
-    "Totals per op type."
-    return _group(df, 'op')
-
-def module_at(module:str, depth:int|None=None, collapse:bool=False) -> str:
-    "`module` cut to its first `depth` components; with `collapse`, layer indices become '*' ('layers.3.attention' -> 'layers.*.attention')."
-    if collapse: module = re.sub(r'(^|\.)\d+(?=\.|$)', r'\1*', module)
-    return module if depth is None or module == ROOT else '.'.join(module.split('.')[:depth])
-
-def by_module(df, depth:int|None=None, collapse:bool=False) -> pd.DataFrame:
-    "Totals per module (innermost by default; `depth` sums submodules into their ancestor at that depth; `collapse` merges layers)."
-    d = df.assign(module=df['module'].map(lambda m: module_at(m, depth, collapse)))
-    return _group(d, 'module')
-
-def top_k(df, k:int=10, by:str|None=None) -> pd.DataFrame:
-    "The `k` heaviest rows by `by` (time_s when timed, else flops)."
-    by = by or ('time_s' if 'time_s' in df else 'flops')
-    if by not in df: raise ValueError(f"cannot rank by {by!r}; columns: {', '.join(df.columns)}")
-    return df.nlargest(k, by)
-
 # %% ../nbs/03_profiler.ipynb #d9b0905e
 def op_packet(op:str) -> str:
     "The profiler's name for dispatch overload `op`: 'aten.mm.default' -> 'aten::mm'."
@@ -277,48 +245,7 @@ def environment(hw=None) -> dict:
                 hw=(hw.name if isinstance(hw, Hardware) else hw), hw_measured=bool(getattr(hw, 'measured', False)),
                 time=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'))
 
-# %% ../nbs/03_profiler.ipynb #f310beed
-@dataclass
-class Profile:
-    "A timed op table (`ops`) placed on `hw`'s roofline, with its environment and the profiler's trace."
-    ops: pd.DataFrame
-    hw: Hardware
-    hw_note: str|None = None
-    env: dict = field(default_factory=dict)
-    wall_s: float = math.nan                   # median wall time of one profiled run, s
-    repeat: int = 0
-    trace: str|None = field(default=None, repr=False)   # Chrome/Perfetto trace JSON of the profiled runs
-
-    def by_op(self) -> pd.DataFrame: return by_op(self.ops)
-    def by_module(self, depth:int|None=None, collapse:bool=False) -> pd.DataFrame: return by_module(self.ops, depth, collapse)
-    def top(self, k:int=10, by:str='time_s') -> pd.DataFrame: return top_k(self.ops, k, by)
-
-    def summary(self) -> dict:
-        "Totals: time, FLOPs, bytes, achieved rates, unknown and unmatched rows, and the roofs used."
-        o = self.ops
-        t = o['time_s'].sum() if 'time_s' in o else math.nan
-        return dict(hw=self.hw.name, hw_note=self.hw_note, ops=len(o), n_unknown=int((~o['known']).sum()),
-                    n_unmatched=int(o['time_s'].isna().sum()) if 'time_s' in o else len(o),
-                    flops=float(o['flops'].sum()), bytes=float(o['bytes'].sum()), time_s=float(t), wall_s=self.wall_s,
-                    unattributed_s=float(self.wall_s - t), achieved_flops_s=float(o['flops'].sum() / t) if t else math.nan,
-                    achieved_bytes_s=float(o['bytes'].sum() / t) if t else math.nan, repeat=self.repeat)
-
-    def chart(self, color_by:str='module', depth:int|None=None, collapse:bool=True, **kw):
-        "The ops on `hw`'s roofline (`hwnb.roofline.chart`), coloured by module (layer indices merged) or any column."
-        pts = self.ops
-        if color_by == 'module': pts = pts.assign(module=pts['module'].map(lambda m: module_at(m, depth, collapse)))
-        return roofline.chart(self.hw, points=pts, color_by=color_by, **kw)
-
 # %% ../nbs/03_profiler.ipynb #9086e05c
-@contextlib.contextmanager
-def _gc_paused():
-    "Pause Python's cyclic garbage collector (if on) for the block: see `profile`'s note on parsing the profiler's events."
-    was = gc.isenabled()
-    gc.disable()
-    try: yield
-    finally:
-        if was: gc.enable()
-
 def _chrome_trace(prof) -> str:
     "The profiler's Chrome/Perfetto trace JSON (torch writes it only to a file)."
     fd, tmp = tempfile.mkstemp(suffix='.pt.trace.json'); os.close(fd)
@@ -361,7 +288,7 @@ def profile(model, *args, hw=None, warmup:int=2, repeat:int=5, causal:str='full'
                     sync()
     names = [op_packet(o) for o in ops['op']]
     heavy = ((ops['bytes'] > 0) | (ops['flops'] != 0)).tolist()
-    with _gc_paused():
+    with gc_paused():
         roots = sorted((e for e in prof.events() if e.name.startswith('hwnb.run.')), key=lambda e: e.time_range.start)
         times = np.vstack([_join(names, heavy, r, cuda) for r in roots])
         wall = float(np.median([r.cpu_time_total for r in roots]) * 1e-6) if roots else math.nan

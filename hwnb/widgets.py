@@ -253,7 +253,7 @@ class ProfileExplorer(_Explorer):
 
     def table(self) -> pd.DataFrame:
         "The top-k of the view: grouped by op type or module (with `n_unknown`), or per op."
-        from hwnb.profiler import by_op, by_module
+        from hwnb.optable import by_op, by_module
         v, g, k = self.view(), self.w_group.value, self.w_k.value
         if g == 'none' or not len(v): return v.head(k)
         return (by_op(v) if g == 'op' else by_module(v)).head(k)
