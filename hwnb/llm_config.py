@@ -599,7 +599,7 @@ def _moe_family(mt, c, k, notes):
     E = c.int('num_local_experts', 'num_experts', 'n_routed_experts', default=0, min_value=0)
     if mt == 'gemma4_text' and not c.flag('enable_moe_block'): E = 0
     if not E:
-        if c.int('num_experts_per_tok', 'top_k_experts', default=0, min_value=0) and mt not in ('qwen2', 'qwen3'):
+        if c.int('num_experts_per_tok', 'top_k_experts', default=0, min_value=0):
             raise ValueError(f"{c.where}: num_experts_per_tok is set but the config has no experts (num_local_experts / num_experts)")
         return
     topk = c.int('num_experts_per_tok', 'top_k_experts', 'experts_per_token')
