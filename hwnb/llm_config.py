@@ -16,7 +16,7 @@ from .core import check_name, dtype
 __all__ = ['LAYER_KINDS', 'ATTENTION_KINDS', 'COMPRESSED_KINDS', 'MLP_TYPES', 'KNOWN_MODEL_TYPES', 'ModelConfig', 'attn_dims',
            'param_counts', 'params_total', 'params_active', 'params_mtp', 'kv_elements_per_layer',
            'kv_elements_per_token', 'layer_windows', 'kv_layout', 'cached_kv_elements', 'state_elements_per_layer',
-           'state_bytes', 'from_hf_config', 'model_names', 'get_model']
+           'state_bytes', 'from_hf_config', 'model_names', 'get_model', 'mla_decode_flops']
 
 # %% ../nbs/05_llm_config.ipynb #00059860
 _SIZES = ('hidden', 'n_layers', 'n_heads', 'n_kv_heads', 'head_dim', 'intermediate', 'vocab', 'max_positions')
@@ -25,6 +25,8 @@ _COUNTS = ('n_experts', 'experts_per_token', 'norms_per_layer', 'learned_positio
            'kv_lora_rank', 'qk_nope_head_dim', 'qk_rope_head_dim', 'index_n_heads', 'index_head_dim', 'moe_latent', 'o_lora_rank', 'o_groups', 'hc_mult', 'mamba_heads',
            'mamba_head_dim', 'ssm_state', 'ssm_groups', 'conv_kernel', 'linear_k_heads', 'linear_v_heads', 'linear_k_dim',
            'linear_v_dim', 'per_layer_input', 'mtp_layers')
+
+_MAX_LAYERS = 10_000   # a sanity bound, far above any published model (the deepest in ../shared/hf_configs has 126 layers)
 
 def _is_int(v) -> bool: return isinstance(v, int) and not isinstance(v, bool)
 
@@ -35,6 +37,7 @@ def _check_model(m):
         v = getattr(m, f)
         if not _is_int(v): raise TypeError(f"{m.name}: {f} must be an integer, not {v!r}")
         if v <= 0: raise ValueError(f"{m.name}: {f} must be > 0, not {v}")
+    if m.n_layers > _MAX_LAYERS: raise ValueError(f"{m.name}: n_layers ({m.n_layers}) is implausible (more than {_MAX_LAYERS:,})")
     for f in _COUNTS:
         v = getattr(m, f)
         if not _is_int(v): raise TypeError(f"{m.name}: {f} must be an integer, not {v!r}")
@@ -507,6 +510,7 @@ def _base(c, mt) -> dict:
        and d.get('moe_intermediate_size') is None and mt not in _FOUR_X: missing.append('intermediate_size')
     if missing: raise ValueError(f"{c.where}: missing required fields {missing}")
     hidden, L, H, vocab = (c.int(k) for k in _REQUIRED)
+    if L > _MAX_LAYERS: raise ValueError(f"{c.where}: num_hidden_layers ({L}) is implausible (more than {_MAX_LAYERS:,})")
     kv = c.int('num_key_value_heads', 'num_kv_heads', default=H)
     if kv > H: raise ValueError(f"{c.where}: num_key_value_heads ({kv}) exceeds num_attention_heads ({H})")
     hd = c.int('head_dim', 'kv_channels')
@@ -760,3 +764,13 @@ def get_model(name) -> ModelConfig:
     b = _load_bundled()
     d = b[check_name(name.strip().lower(), b, 'model')]
     return from_hf_config(d['config'], name=d['name'], source=d['source'])
+
+# %% ../nbs/05_llm_config.ipynb #0073559d
+def mla_decode_flops(m:ModelConfig, context:int, absorbed:bool=True) -> int:
+    "FLOPs of one MLA layer's attention core for one new token over `context` cached tokens (q_a/q_b, kv_a and o excluded: they are the same either way)."
+    if not m.is_mla: raise ValueError(f"{m.name} has no MLA layers (kv_lora_rank is 0)")
+    if not _is_int(context) or context < 0: raise ValueError(f"context must be an integer >= 0, not {context!r}")
+    H, r, nope, rope, v = m.n_heads, m.kv_lora_rank, m.qk_nope_head_dim, m.qk_rope_head_dim, m.v_head_dim or m.head_dim
+    if absorbed:   # W_UK folded into the query and W_UV after the weighted sum: attention runs on the compressed latents
+        return 2 * H * nope * r + 2 * H * (r + rope) * context + 2 * H * r * context + 2 * H * r * v
+    return 2 * context * r * H * (nope + v) + 2 * H * (nope + rope) * context + 2 * H * v * context   # kv_b decompresses every cached token

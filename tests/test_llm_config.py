@@ -142,3 +142,19 @@ def test_llm_modules_are_light(mod):
     code = f"import sys, {mod}; print(','.join(m for m in {heavy!r} if m in sys.modules))"
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == '', f'{mod} imported {r.stdout.strip()} at import time'
+
+
+def test_damaged_real_configs_raise_only_value_or_type_errors():
+    "Real configs with one or two fields replaced by a wrong value: from_hf_config and the counts raise ValueError/TypeError or work."
+    import random
+    from conftest import shared_or_skip
+    entries = json.loads(shared_or_skip('hf_configs', 'configs.json').read_text())
+    rng, bad = random.Random(16), [None, 0, -1, 'abc', 1.5, True, [], {}, [1, 2], 10**9, 3, '4096']
+    for _ in range(600):
+        e = rng.choice(entries)
+        c = {**e['config'], 'model_type': e['model_type']}
+        for _ in range(rng.choice([1, 2])): c[rng.choice(list(c))] = rng.choice(bad)
+        try:
+            m = from_hf_config(c)
+            params_total(m), params_active(m), params_mtp(m), kv_elements_per_layer(m), cached_kv_elements(m, 5000), state_bytes(m)
+        except (ValueError, TypeError): pass
