@@ -57,8 +57,8 @@ def _layers(model):
     raise AssertionError(f'no decoder layers found in {type(model).__name__}')
 
 
-def _kv_width(layer):
-    "Cached elements per token of one built layer from its attention projections; None where they are fused (qkv in one matmul)."
+def _kv_width(layer, q_width=None):
+    "Cached elements per token of one built layer from its attention projections; a fused qkv matmul gives its width less the query's (`q_width`)."
     for name, mod in layer.named_modules():
         if 'indexer' in name or 'compressor' in name or 'linear_attn' in name: continue
         if hasattr(mod, 'kv_a_proj_with_mqa'):                        # MLA: the compressed kv plus the rope key
@@ -71,7 +71,10 @@ def _kv_width(layer):
             if k is None: return 0                                    # KV-shared layer: reuses another layer's cache
             v = getattr(mod, 'v_proj', None)
             return k.out_features + (v.out_features if v is not None else k.out_features)   # k_eq_v: the values are the keys
-        if any(hasattr(mod, f) for f in ('qkv_proj', 'query_key_value', 'c_attn')): return None
+        for f in ('qkv_proj', 'query_key_value', 'c_attn'):
+            fused = getattr(mod, f, None)
+            if fused is not None and q_width is not None:
+                return (fused.out_features if hasattr(fused, 'out_features') else fused.nf) - q_width   # GPT-2's Conv1D keeps nf
     return 0                                                          # no attention (Mamba, linear attention, MLP-only)
 
 
@@ -89,7 +92,7 @@ def test_matches_transformers(e, tr):
         assert list(m.kinds) == mapped
     if any(k != 'full_attention' for k in m.kinds) and getattr(cfg, 'sliding_window', None) and not any('clamped' in n for n in m.notes):
         assert {w for w, k in zip(layer_windows(m), m.kinds) if k == 'sliding_attention'} <= {cfg.sliding_window}
-    widths = [_kv_width(l) for l in _layers(model)]
+    widths = [_kv_width(l, m.n_heads * m.head_dim) for l in _layers(model)]
     checked = [(i, w, k) for i, (w, k) in enumerate(zip(widths, kv_elements_per_layer(m))) if w is not None]
     assert [(i, k) for i, w, k in checked if w != k] == [], 'KV elements per token differ from the built attention modules'
     dt = time.perf_counter() - t0
