@@ -53,9 +53,10 @@ def _check_model(m):
     if m.n_group and (m.n_experts % m.n_group or not 1 <= m.topk_group <= m.n_group):
         raise ValueError(f"{m.name}: n_group ({m.n_group}) must divide the {m.n_experts} experts and topk_group ({m.topk_group}) be in 1..n_group")
     for f, allowed in (('mlp_kind', ('gated', 'plain')), ('norm_kind', ('rms', 'layer')), ('qk_norm', ('', 'head', 'full')),
-                       ('positions', ('rope', 'alibi', 'learned', 'none')), ('expert_mlp_kind', ('', 'gated', 'plain'))):
+                       ('positions', ('rope', 'alibi', 'learned', 'none')), ('expert_mlp_kind', ('', 'gated', 'plain')),
+                       ('norm_placement', ('pre', 'post', 'sandwich'))):
         if getattr(m, f) not in allowed: raise ValueError(f"{m.name}: {f} must be one of {allowed}, not {getattr(m, f)!r}")
-    check_name(m.hidden_act, _MLP_ACTS, f'{m.name} hidden_act')
+    if not isinstance(m.hidden_act, str) or not m.hidden_act: raise TypeError(f"{m.name}: hidden_act must be an activation name, not {m.hidden_act!r}")
     for f, allowed in (('layer_types', LAYER_KINDS), ('mlp_types', MLP_TYPES)):
         v = getattr(m, f)
         if v and len(v) != m.n_layers: raise ValueError(f"{m.name}: {f} has {len(v)} entries for {m.n_layers} layers")
@@ -84,7 +85,7 @@ LAYER_KINDS = ('full_attention', 'sliding_attention', 'chunked_attention', 'spar
 ATTENTION_KINDS = LAYER_KINDS[:6]   # layers that keep a KV cache
 COMPRESSED_KINDS = LAYER_KINDS[4:6] # DeepSeek-V4: a sliding window plus one compressed entry per `compress_ratio` tokens
 MLP_TYPES = ('dense', 'moe', 'none')
-_MLP_ACTS = ('silu', 'gelu', 'gelu_pytorch_tanh', 'gelu_new', 'gelu_fast', 'relu', 'relu2', 'swish')
+_MLP_ACTS = ('silu', 'gelu', 'gelu_pytorch_tanh', 'gelu_new', 'gelu_fast', 'relu', 'relu2', 'swish')   # activations hwnb knows by name
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -114,6 +115,7 @@ class ModelConfig:
     parallel_blocks: bool = False   # attention and MLP read the same input and add to the residual together (GPT-J, Falcon, Cohere, NeoX)
     norm_kind: str = 'rms'          # 'rms' or 'layer'
     norm_bias: bool = False         # LayerNorm with a bias vector
+    norm_placement: str = 'pre'     # 'pre': before attention and MLP; 'post': after them (OLMo2); 'sandwich': both (Gemma-2/3/4)
     final_norm: bool = True         # a norm before the lm_head (with weights)
     positions: str = 'rope'         # 'rope', 'alibi', 'learned' or 'none'
     learned_positions: int = 0      # rows of a learned position table (GPT-2: n_positions)
@@ -521,6 +523,7 @@ def _base(c, mt) -> dict:
     maxp = c.int('max_position_embeddings', 'n_positions', 'n_ctx', default=_DEFAULT_MAX_POSITIONS.get(mt))
     if maxp is None: raise ValueError(f"{c.where}: missing required fields ['max_position_embeddings']")
     act = c.get('hidden_activation', 'hidden_act', 'activation_function', 'mlp_hidden_act', default='silu')
+    if not isinstance(act, str): raise TypeError(f"{c.where}: hidden_act must be an activation name, not {act!r}")
     return dict(model_type=mt, hidden=hidden, n_layers=L, n_heads=H, n_kv_heads=kv, head_dim=hd, intermediate=inter, vocab=vocab,
                 max_positions=maxp, hidden_act={'gelu_new': 'gelu_new', 'swiglu': 'silu'}.get(act, act),
                 tie_embeddings=c.flag('tie_word_embeddings', default=mt in _TIED_BY_DEFAULT),
@@ -574,7 +577,8 @@ def _attention_family(mt, c, k, notes):
     if mt in _QK_HEAD: k['qk_norm'] = 'head'
     if mt in _QK_FULL: k['qk_norm'] = 'full'
     if mt in _QKV_BIAS: k.update(qkv_bias=True, o_bias=False)
-    if mt in _NORMS: k['norms_per_layer'] = _NORMS[mt]
+    if mt in _NORMS: k.update(norms_per_layer=_NORMS[mt], norm_placement='sandwich')
+    if mt == 'olmo2': k['norm_placement'] = 'post'
     if mt in ('gemma', 'gemma2', 'gemma3_text', 'gemma4_text'): k['tie_embeddings'] = c.flag('tie_word_embeddings', default=True)
     if mt == 'phimoe': k.update(norm_kind='layer', norm_bias=True, lm_head_bias=c.flag('lm_head_bias'))
     if mt == 'gpt_oss':   # learned sinks on every layer; router and experts with biases; experts published in MXFP4
@@ -665,8 +669,8 @@ def _mla_ssm_family(mt, c, k, notes):
             if not isinstance(it, list) or len(it) != k['n_layers'] or set(it) - {'full', 'shared'}:
                 raise ValueError(f"{c.where}: indexer_types must list 'full' or 'shared' for each of the {k['n_layers']} layers")
             k['indexer_shared'] = tuple(t == 'shared' for t in it)
-        notes.append('DeepSeek sparse attention: the indexer key (index_head_dim per token and layer) is counted in the KV cache in kv_dtype; '
-                     "vLLM stores it as fp8 with a per-block scale, so in fp8 this slightly undercounts")
+        notes.append('DeepSeek sparse attention: hwnb counts the indexer key (index_head_dim elements per token and layer) in the KV cache, '
+                     'in kv_dtype like the rest; an engine that stores it in another dtype or with scales differs by that')
     if mt == 'nemotron_h':
         k.update(mamba_heads=c.int('mamba_num_heads'), mamba_head_dim=c.int('mamba_head_dim'), ssm_state=c.int('ssm_state_size'),
                  ssm_groups=c.int('n_groups', default=1), conv_kernel=c.int('conv_kernel', default=4), mamba_proj_bias=c.flag('mamba_proj_bias'),
@@ -721,6 +725,7 @@ def from_hf_config(src, name:str|None=None, source:str|None=None) -> ModelConfig
     _moe_family(mt, c, k, notes)
     _mla_ssm_family(mt, c, k, notes)
     L = k['n_layers']
+    if k['hidden_act'] not in _MLP_ACTS: notes.append(f"activation {k['hidden_act']!r} is not one hwnb knows by name; counts do not depend on it")
     sw = c.int('sliding_window', default=0, min_value=0) or None
     if mt in ('qwen2', 'qwen2_moe', 'qwen3', 'qwen3_moe') and not c.flag('use_sliding_window'): sw = None
     if mt == 'mimo_v2_flash' and c.has('sliding_window_size'):
