@@ -105,3 +105,18 @@ def test_counts_how_many_load():
     entries = json.loads(path.read_text())
     loaded = [e['id'] for e in entries if from_hf_config({**e['config'], 'model_type': e['model_type']})]
     assert len(loaded) == len(entries) == 122
+
+
+def test_multimodal_config_reads_its_language_model(tr):
+    "Gemma-3 27B wrapped as the multimodal config it ships as: hwnb reads text_config and matches transformers' language_model exactly."
+    transformers, torch = tr
+    e = next(e for e in json.loads(shared_or_skip('hf_configs', 'configs.json').read_text()) if e['id'] == 'gemma-3-27b')
+    text = {**e['config'], 'model_type': 'gemma3_text'}
+    cfg = transformers.AutoConfig.for_model('gemma3', text_config=text, vision_config={})
+    with warnings.catch_warnings(), torch.device('meta'):
+        warnings.simplefilter('ignore')
+        model = transformers.AutoModelForImageTextToText.from_config(cfg)
+    lm = sum(p.numel() for n, p in model.named_parameters() if n.startswith('model.language_model.'))
+    m = from_hf_config({'model_type': 'gemma3', 'text_config': text, 'vision_config': {}})
+    assert m.tie_embeddings and params_total(m) == lm
+    assert m.vision_params is None and any('vision tower' in n for n in m.notes)
