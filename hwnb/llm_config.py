@@ -694,6 +694,17 @@ KNOWN_MODEL_TYPES = ('llama', 'mistral', 'mixtral', 'ministral3', 'qwen2', 'qwen
                      'deepseek_v2', 'deepseek_v3', 'deepseek_v32', 'deepseek_v4', 'glm_moe_dsa', 'gpt_oss', 'llama4_text', 'mimo_v2_flash', 'minimax_m2')
 _NESTED = ('text_config', 'language_config', 'llm_config')   # multimodal wrappers: the language model's config
 
+_SIGLIP = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_channels=3, image_size=224, patch_size=16,
+               vision_use_head=True)   # SiglipVisionConfig defaults (transformers v5.24.0 models/siglip/configuration_siglip.py)
+
+def _siglip_params(vc:dict, text_hidden:int, where:str) -> int:
+    "A SigLIP vision tower (modeling_siglip.py: patch conv, position table, pre-LN encoder layers with biases, post-LN, optional pooling head) plus Gemma-3's projector (modeling_gemma3.py: mm_input_projection_weight and mm_soft_emb_norm)."
+    c = _Cfg({**_SIGLIP, **{k: v for k, v in vc.items() if v is not None}}, f'{where} vision_config')
+    d, f, L, ch, img, p = (c.int(k) for k in ('hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_channels', 'image_size', 'patch_size'))
+    layer = 4 * (d * d + d) + 2 * d * f + f + d + 2 * 2 * d
+    head = (d + 4 * (d * d + d) + 2 * d + 2 * d * f + f + d) if c.flag('vision_use_head') else 0   # probe, attention, LayerNorm, MLP
+    return ch * p * p * d + d + (img // p) ** 2 * d + L * layer + 2 * d + head + d * text_hidden + d
+
 def _unwrap(d:dict, where:str, notes:list) -> dict:
     "The language model's config of a multimodal checkpoint (Gemma-3, Llama-4, Mistral-3...), with a note that the vision tower is not counted."
     for key in _NESTED:
@@ -701,6 +712,10 @@ def _unwrap(d:dict, where:str, notes:list) -> dict:
             inner = dict(d[key])
             inner.setdefault('model_type', f"{d.get('model_type', '')}_text")
             if 'tie_word_embeddings' in d and 'tie_word_embeddings' not in inner: inner['tie_word_embeddings'] = d['tie_word_embeddings']
+            if d.get('model_type') == 'gemma3' and isinstance(d.get('vision_config'), dict) and d['vision_config'].get('model_type', 'siglip_vision_model') == 'siglip_vision_model':
+                notes.append(f"multimodal config: read its {key}; the SigLIP vision tower and projector are counted apart (vision_params)")
+                inner['_vision_params'] = _siglip_params(d['vision_config'], _Cfg(inner, where).int('hidden_size', default=0, min_value=0) or 0, where)
+                return inner
             parts = [k for k in ('vision_config', 'audio_config') if k in d]
             notes.append(f"multimodal config: read its {key}; the {' and '.join(p.split('_')[0] for p in parts) or 'non-text'} tower and projector are not counted (vision_params is None)")
             return inner
@@ -742,9 +757,9 @@ def from_hf_config(src, name:str|None=None, source:str|None=None) -> ModelConfig
     k.update(sliding_window=sw, attention_chunk_size=chunk,
              layer_types=kinds if len(set(kinds)) > 1 or kinds[0] not in ('full_attention', 'sliding_attention') else ())
     nm = name or d.get('_name_or_path') or (Path(where).parent.name if where not in ('dict',) and where.endswith('.json') else mt)
-    return ModelConfig(name=nm, source=source or where, notes=tuple(notes), **k)
+    return ModelConfig(name=nm, source=source or where, notes=tuple(notes), vision_params=d.get('_vision_params'), **k)
 
-# %% ../nbs/05_llm_config.ipynb #00682e7a
+# %% ../nbs/05_llm_config.ipynb #00709590
 _bundled: dict = {}
 
 def _load_bundled() -> dict:
@@ -770,7 +785,7 @@ def get_model(name) -> ModelConfig:
     d = b[check_name(name.strip().lower(), b, 'model')]
     return from_hf_config(d['config'], name=d['name'], source=d['source'])
 
-# %% ../nbs/05_llm_config.ipynb #0073559d
+# %% ../nbs/05_llm_config.ipynb #0075f105
 def mla_decode_flops(m:ModelConfig, context:int, absorbed:bool=True) -> int:
     "FLOPs of one MLA layer's attention core for one new token over `context` cached tokens (q_a/q_b, kv_a and o excluded: they are the same either way)."
     if not m.is_mla: raise ValueError(f"{m.name} has no MLA layers (kv_lora_rank is 0)")

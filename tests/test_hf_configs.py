@@ -107,16 +107,18 @@ def test_counts_how_many_load():
     assert len(loaded) == len(entries) == 122
 
 
-def test_multimodal_config_reads_its_language_model(tr):
-    "Gemma-3 27B wrapped as the multimodal config it ships as: hwnb reads text_config and matches transformers' language_model exactly."
+@pytest.mark.parametrize('vision', [{}, {'hidden_size': 384, 'intermediate_size': 1536, 'num_hidden_layers': 3, 'num_attention_heads': 6,
+                                     'image_size': 224, 'patch_size': 14, 'vision_use_head': False}])
+def test_multimodal_config_reads_its_language_model(tr, vision):
+    "Gemma-3 27B wrapped as the multimodal config it ships as: text_config matches transformers' language_model, vision_params its tower and projector."
     transformers, torch = tr
     e = next(e for e in json.loads(shared_or_skip('hf_configs', 'configs.json').read_text()) if e['id'] == 'gemma-3-27b')
     text = {**e['config'], 'model_type': 'gemma3_text'}
-    cfg = transformers.AutoConfig.for_model('gemma3', text_config=text, vision_config={})
+    cfg = transformers.AutoConfig.for_model('gemma3', text_config=text, vision_config=vision)
     with warnings.catch_warnings(), torch.device('meta'):
         warnings.simplefilter('ignore')
         model = transformers.AutoModelForImageTextToText.from_config(cfg)
-    lm = sum(p.numel() for n, p in model.named_parameters() if n.startswith('model.language_model.'))
-    m = from_hf_config({'model_type': 'gemma3', 'text_config': text, 'vision_config': {}})
-    assert m.tie_embeddings and params_total(m) == lm
-    assert m.vision_params is None and any('vision tower' in n for n in m.notes)
+    part = lambda pre: sum(p.numel() for n, p in model.named_parameters() if n.startswith(pre))
+    m = from_hf_config({'model_type': 'gemma3', 'text_config': text, 'vision_config': vision})
+    assert m.tie_embeddings and params_total(m) == part('model.language_model.')
+    assert m.vision_params == part('model.vision_tower.') + part('model.multi_modal_projector.')
