@@ -725,6 +725,8 @@ def _unwrap(d:dict, where:str, notes:list) -> dict:
 def from_hf_config(src, name:str|None=None, source:str|None=None) -> ModelConfig:
     "A `ModelConfig` from a Hugging Face config (`config.json` path, model folder, dict, or `PretrainedConfig`), read offline."
     d, where = _read_config(src)
+    if isinstance(d.get('config'), dict) and 'model_type' not in d:      # an hwnb model file (hwnb/data/models/*.json)
+        name, source, d = name or d.get('name'), source or d.get('source'), dict(d['config'])
     notes = []
     d = _unwrap(d, where, notes)
     mt = d.get('model_type')
