@@ -16,7 +16,7 @@ from .core import check_name, dtype
 __all__ = ['LAYER_KINDS', 'ATTENTION_KINDS', 'COMPRESSED_KINDS', 'MLP_TYPES', 'KNOWN_MODEL_TYPES', 'ModelConfig', 'attn_dims',
            'param_counts', 'params_total', 'params_active', 'params_mtp', 'kv_elements_per_layer',
            'kv_elements_per_token', 'layer_windows', 'kv_layout', 'cached_kv_elements', 'state_elements_per_layer',
-           'state_bytes', 'from_hf_config', 'model_names', 'get_model', 'mla_decode_flops']
+           'state_bytes', 'from_hf_config', 'model_names', 'get_model', 'mla_decode_flops', 'LayerSpec', 'layer_specs']
 
 # %% ../nbs/05_llm_config.ipynb #00059860
 _SIZES = ('hidden', 'n_layers', 'n_heads', 'n_kv_heads', 'head_dim', 'intermediate', 'vocab', 'max_positions')
@@ -796,3 +796,39 @@ def mla_decode_flops(m:ModelConfig, context:int, absorbed:bool=True) -> int:
     if absorbed:   # W_UK folded into the query and W_UV after the weighted sum: attention runs on the compressed latents
         return 2 * H * nope * r + 2 * H * (r + rope) * context + 2 * H * r * context + 2 * H * r * v
     return 2 * context * r * H * (nope + v) + 2 * H * (nope + rope) * context + 2 * H * v * context   # kv_b decompresses every cached token
+
+# %% ../nbs/05_llm_config.ipynb #00793b0f
+@dataclass(frozen=True)
+class LayerSpec:
+    "One decoder layer as the op table needs it: what mixes tokens, what MLP follows, their widths, cache and parameters."
+    index: int
+    kind: str                 # one of LAYER_KINDS
+    mlp: str                  # one of MLP_TYPES
+    n_heads: int
+    n_kv_heads: int
+    head_dim: int
+    v_head_dim: int
+    window: int|None          # tokens kept (sliding window / attention chunk); None = the whole context
+    kv_shared: bool           # reuses an earlier layer's KV cache (no k/v projections)
+    mlp_width: int            # dense MLP width, or one routed expert's width
+    shared_width: int         # always-active shared experts' total width (0 = none)
+    kv_elements: int          # cached elements per token (before windows/compression)
+    state_elements: int       # per-sequence recurrent state elements (SSM / linear attention)
+    params: int               # parameters of the layer, all experts
+    params_active: int        # parameters one token uses (routed experts at top-k)
+
+def layer_specs(m:ModelConfig) -> tuple:
+    "A `LayerSpec` per layer of `m`."
+    kv, st, win, out = kv_elements_per_layer(m), state_elements_per_layer(m), layer_windows(m), []
+    norms = m.norms_per_layer * m.hidden * (2 if m.norm_bias else 1)
+    for i, kind in enumerate(m.kinds):
+        H, Hk, hd, vd = attn_dims(m, i)
+        base = _attention_params(m, i) + _mixer_params(m, i) + norms + (3 * m.hidden if m.moe_with_dense and m.mlps[i] == 'moe' else 0)
+        base += 2 * m.hidden * m.per_layer_input + m.hidden if m.per_layer_input else 0
+        dense_w = (m.dense_intermediate or m.intermediate) if m.is_moe else m.intermediate
+        shared = i >= m.n_layers - m.kv_shared_layers
+        out.append(LayerSpec(i, kind, m.mlps[i], H, Hk, hd, vd, win[i], shared,
+                             m.intermediate if m.mlps[i] == 'moe' else dense_w * (2 if m.double_wide_kv_shared and shared else 1),
+                             m.shared_intermediate if m.mlps[i] == 'moe' else 0, kv[i], st[i],
+                             base + sum(_ffn_params(m, i)), base + sum(_ffn_params(m, i, active=True))))
+    return tuple(out)

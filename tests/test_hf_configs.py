@@ -5,7 +5,7 @@ transformers builds each model on the meta device (no memory, no weights, no net
 import json, os, time, warnings
 import pytest
 from conftest import SHARED, shared_or_skip
-from hwnb.llm_config import from_hf_config, params_total, kv_elements_per_layer, layer_windows
+from hwnb.llm_config import from_hf_config, params_total, kv_elements_per_layer, layer_windows, layer_specs
 
 SLOW_S = 2.0   # a config taking longer than this to build prints its time (CI runs on 2 cores)
 _KINDS = {'indexed_attention': 'sparse_attention', 'mlp': 'none', 'moe': 'none'}   # transformers' names -> hwnb's kinds
@@ -92,7 +92,10 @@ def test_matches_transformers(e, tr):
         assert list(m.kinds) == mapped
     if any(k != 'full_attention' for k in m.kinds) and getattr(cfg, 'sliding_window', None) and not any('clamped' in n for n in m.notes):
         assert {w for w, k in zip(layer_windows(m), m.kinds) if k == 'sliding_attention'} <= {cfg.sliding_window}
-    widths = [_kv_width(l, m.n_heads * m.head_dim) for l in _layers(model)]
+    built = _layers(model)
+    per_layer = [sum(p.numel() for p in l.parameters()) for l in built]
+    assert [(s.index, s.params) for s in layer_specs(m) if s.params != per_layer[s.index]] == [], 'per-layer parameters differ'
+    widths = [_kv_width(l, m.n_heads * m.head_dim) for l in built]
     checked = [(i, w, k) for i, (w, k) in enumerate(zip(widths, kv_elements_per_layer(m))) if w is not None]
     assert [(i, k) for i, w, k in checked if w != k] == [], 'KV elements per token differ from the built attention modules'
     dt = time.perf_counter() - t0
