@@ -423,7 +423,7 @@ class _Cfg:
         return bool(v)
 
 # %% ../nbs/05_llm_config.ipynb #0047a92c
-_TF = 'huggingface/transformers@v5.24.0 src/transformers/models/'   # where each family rule below is read from
+# Each rule below follows huggingface/transformers@v5.24.0 src/transformers/models/<type>/configuration_<type>.py and modeling_<type>.py.
 _TIED_BY_DEFAULT = ('cohere', 'falcon', 'gemma', 'gemma2', 'gemma3_text', 'gemma4_text', 'gpt2', 'gpt_bigcode', 'starcoder2')  # configuration_<type>.py: tie_word_embeddings=True
 _FOUR_X = ('gpt2', 'gpt_bigcode', 'gptj', 'falcon')            # MLP width defaults to 4·hidden (n_inner=None / ffn_hidden_size=None)
 _MLP_WIDTH_FACTOR = 4
