@@ -426,7 +426,7 @@ class _Cfg:
 # Each rule below follows huggingface/transformers@v5.24.0 src/transformers/models/<type>/configuration_<type>.py and modeling_<type>.py.
 _TIED_BY_DEFAULT = ('cohere', 'falcon', 'gemma', 'gemma2', 'gemma3_text', 'gemma4_text', 'gpt2', 'gpt_bigcode', 'starcoder2')  # configuration_<type>.py: tie_word_embeddings=True
 _FOUR_X = ('gpt2', 'gpt_bigcode', 'gptj', 'falcon')            # MLP width defaults to 4·hidden (n_inner=None / ffn_hidden_size=None)
-_MLP_WIDTH_FACTOR = 4
+_MLP_WIDTH_FACTOR = 4                                          # modeling_gpt2.py, modeling_gptj.py, modeling_gpt_bigcode.py, configuration_falcon.py
 _DEFAULT_MAX_POSITIONS = {'falcon': 2048}                      # configuration_falcon.py: max_position_embeddings=2048
 _KIND_NAMES = {'full_attention': 'full_attention', 'sliding_attention': 'sliding_attention', 'chunked_attention': 'chunked_attention',
                'linear_attention': 'linear_attention', 'deepseek_sparse_attention': 'sparse_attention', 'indexed_attention': 'sparse_attention',
@@ -584,7 +584,7 @@ def _attention_family(mt, c, k, notes):
     if mt == 'gpt_oss':   # learned sinks on every layer; router and experts with biases; experts published in MXFP4
         k.update(sink_kinds=('full_attention', 'sliding_attention'), router_bias=True, mlp_bias=True, expert_format='mxfp4')
         notes.append('gpt-oss: experts as published in MXFP4 (quantization_config keeps attention, router, embeddings and lm_head in bf16)')
-    if mt in ('qwen3_5_text', 'qwen3_5_moe_text', 'qwen3_next'): k['attn_output_gate'] = c.flag('attn_output_gate', default=True)
+    if mt in ('qwen3_5_text', 'qwen3_5_moe_text'): k['attn_output_gate'] = True     # modeling_qwen3_5.py: q_proj is always 2·heads·head_dim
     if mt == 'mimo_v2_flash':   # full and sliding layers have their own head counts; values are narrower than keys
         k['v_head_dim'] = c.int('v_head_dim', default=k['head_dim'])
         k['kind_dims'] = (('sliding_attention', c.int('swa_num_attention_heads', default=k['n_heads']),
@@ -641,6 +641,9 @@ def _moe_family(mt, c, k, notes):
     k['mlp_types'] = tuple(mlps)
 
 # %% ../nbs/05_llm_config.ipynb #00575f4c
+_NEMOTRON_H = dict(mamba_num_heads=128, mamba_head_dim=64, ssm_state_size=128, n_groups=8, conv_kernel=4)   # configuration_nemotron_h.py defaults
+_GDN_CONV_KERNEL = 4   # configuration_qwen3_5.py: linear_conv_kernel_dim=4
+
 def _mla_ssm_family(mt, c, k, notes):
     "MLA sizes (DeepSeek-V2/V3, GLM-5, Kimi), the sparse-attention indexer, Mamba-2 and gated-delta-net sizes."
     if c.has('kv_lora_rank'):
@@ -672,14 +675,15 @@ def _mla_ssm_family(mt, c, k, notes):
         notes.append('DeepSeek sparse attention: hwnb counts the indexer key (index_head_dim elements per token and layer) in the KV cache, '
                      'in kv_dtype like the rest; an engine that stores it in another dtype or with scales differs by that')
     if mt == 'nemotron_h':
-        k.update(mamba_heads=c.int('mamba_num_heads'), mamba_head_dim=c.int('mamba_head_dim'), ssm_state=c.int('ssm_state_size'),
-                 ssm_groups=c.int('n_groups', default=1), conv_kernel=c.int('conv_kernel', default=4), mamba_proj_bias=c.flag('mamba_proj_bias'),
+        k.update(mamba_heads=c.int('mamba_num_heads', default=_NEMOTRON_H['mamba_num_heads']), mamba_head_dim=c.int('mamba_head_dim', default=_NEMOTRON_H['mamba_head_dim']),
+                 ssm_state=c.int('ssm_state_size', default=_NEMOTRON_H['ssm_state_size']), ssm_groups=c.int('n_groups', default=_NEMOTRON_H['n_groups']),
+                 conv_kernel=c.int('conv_kernel', default=_NEMOTRON_H['conv_kernel']), mamba_proj_bias=c.flag('mamba_proj_bias'),
                  conv_bias=c.flag('use_conv_bias', default=True), moe_latent=c.int('moe_latent_size', default=0, min_value=0), mlp_kind='plain', expert_mlp_kind='plain', norms_per_layer=1,
                  qkv_bias=c.flag('attention_bias'), o_bias=c.flag('attention_bias'), state_dtype=_dtype_of(c.get('mamba_ssm_cache_dtype'), 'bf16'))
     if c.has('linear_num_value_heads'):
         k.update(linear_k_heads=c.int('linear_num_key_heads'), linear_v_heads=c.int('linear_num_value_heads'),
                  linear_k_dim=c.int('linear_key_head_dim'), linear_v_dim=c.int('linear_value_head_dim'),
-                 conv_kernel=c.int('linear_conv_kernel_dim', default=4), state_dtype=_dtype_of(c.get('mamba_ssm_dtype'), 'bf16'))
+                 conv_kernel=c.int('linear_conv_kernel_dim', default=_GDN_CONV_KERNEL), state_dtype=_dtype_of(c.get('mamba_ssm_dtype'), 'bf16'))
     if mt == 'minimax_m2' and c.flag('use_mtp'):
         notes.append(f"MiniMax-M2's {c.get('num_mtp_modules')} MTP modules are not counted (transformers does not build them; params_mtp is unknown, given as 0)")
 
