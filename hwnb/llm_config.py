@@ -696,7 +696,15 @@ KNOWN_MODEL_TYPES = ('llama', 'mistral', 'mixtral', 'ministral3', 'qwen2', 'qwen
                      'qwen3_5_moe_text', 'gemma', 'gemma2', 'gemma3_text', 'gemma4_text', 'phi3', 'phimoe', 'olmo', 'olmo2', 'cohere',
                      'gpt2', 'gpt_bigcode', 'gptj', 'gpt_neox', 'falcon', 'stablelm', 'starcoder2', 'nemotron', 'nemotron_h',
                      'deepseek_v2', 'deepseek_v3', 'deepseek_v32', 'deepseek_v4', 'glm_moe_dsa', 'gpt_oss', 'llama4_text', 'mimo_v2_flash', 'minimax_m2')
-_NESTED = ('text_config', 'language_config', 'llm_config')   # multimodal wrappers: the language model's config
+_NESTED = ('text_config', 'language_config', 'llm_config')
+_class_defaults: dict = {}
+
+def _defaults_for(mt:str) -> dict:
+    "transformers' class defaults of the fields hwnb reads, for `model_type` `mt` (hwnb/data/hf_defaults.json): what a config that omits them gets."
+    if not _class_defaults:
+        try: _class_defaults.update(json.loads(resources.files('hwnb').joinpath('data/hf_defaults.json').read_text(encoding='utf-8'))['defaults'])
+        except (json.JSONDecodeError, KeyError) as e: raise ValueError(f"hwnb/data/hf_defaults.json is damaged: {e}") from None
+    return _class_defaults.get(mt, {})   # multimodal wrappers: the language model's config
 
 _SIGLIP = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_channels=3, image_size=224, patch_size=16,
                vision_use_head=True)   # SiglipVisionConfig defaults (transformers v5.24.0 models/siglip/configuration_siglip.py)
@@ -736,6 +744,7 @@ def from_hf_config(src, name:str|None=None, source:str|None=None) -> ModelConfig
     mt = d.get('model_type')
     if mt is None: raise ValueError(f"{where}: missing 'model_type'; known: {', '.join(KNOWN_MODEL_TYPES)}")
     if not isinstance(mt, str): raise TypeError(f"{where}: model_type must be a string, not {mt!r}")
+    d = {**_defaults_for(mt), **d}           # a field the config omits takes transformers' class default
     c = _Cfg(d, where)
     if mt not in KNOWN_MODEL_TYPES:
         notes.append(f"unknown model_type {mt!r}: read as a Llama-shaped decoder (gated MLP, RMSNorm, RoPE, "
@@ -754,6 +763,8 @@ def from_hf_config(src, name:str|None=None, source:str|None=None) -> ModelConfig
         notes.append('MiMo: sliding window = sliding_window_size + 1 (the query attends to that many earlier tokens plus itself), as transformers reads it')
     kinds = _kinds_from_config(c, L) or _window_rule(mt, c, L, sw)
     if mt == 'nemotron_h': kinds, k['mlp_types'] = _nemotron_h_pattern(c, L)
+    if k.get('n_experts') and 'moe' not in k.get('mlp_types', ('moe',)):   # expert fields (or their defaults) but no MoE layer: dense
+        k.update(n_experts=0, experts_per_token=0, intermediate=k['dense_intermediate'], dense_intermediate=0, shared_intermediate=0, shared_expert_gate=False)
     if not {'sliding_attention', *COMPRESSED_KINDS} & set(kinds): sw = None
     if sw and sw > k['max_positions']:
         notes.append(f"sliding_window {sw} exceeds max_position_embeddings {k['max_positions']}: clamped to {k['max_positions']}")

@@ -74,7 +74,7 @@ def test_wrong_types_name_the_field(change, field):
 
 
 @pytest.mark.parametrize('bad', [{'hidden_size': 0}, {'num_attention_heads': 0}, {'intermediate_size': -1}, {'vocab_size': 0},
-                                 {'model_type': 'qwen2_moe', 'num_experts': 8, 'num_experts_per_tok': 0}, {'model_type': 'deepseek_v3', 'kv_lora_rank': 512}])
+                                 {'model_type': 'qwen2_moe', 'num_experts': 8, 'num_experts_per_tok': 0}, {'model_type': 'deepseek_v3', 'kv_lora_rank': 512, 'qk_rope_head_dim': None}])
 def test_never_a_raw_error(bad):
     with pytest.raises((ValueError, TypeError)): from_hf_config({**QWEN2_7B, **bad})
 
@@ -159,3 +159,11 @@ def test_damaged_real_configs_raise_only_value_or_type_errors():
             m = from_hf_config(c)
             params_total(m), params_active(m), params_mtp(m), kv_elements_per_layer(m), cached_kv_elements(m, 5000), state_bytes(m)
         except (ValueError, TypeError): pass
+
+
+def test_omitted_fields_take_transformers_class_defaults():
+    # configuration_mistral.py: sliding_window=4096, num_key_value_heads=8 when a config leaves them out; an explicit null stays null
+    base = dict(hidden_size=4096, intermediate_size=14336, max_position_embeddings=32768, num_attention_heads=32, num_hidden_layers=32, vocab_size=32000)
+    m = from_hf_config({**base, 'model_type': 'mistral'})
+    assert (m.sliding_window, m.n_kv_heads) == (4096, 8)
+    assert from_hf_config({**base, 'model_type': 'mistral', 'sliding_window': None}).sliding_window is None
