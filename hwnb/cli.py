@@ -8,7 +8,7 @@ Docs: https://hwnb.github.io/hwnb/cli.html.md"""
 from __future__ import annotations
 import argparse, json, sys
 from pathlib import Path
-from .core import fmt_si
+from .core import fmt_si, J_PER_KWH
 
 # %% auto #0
 __all__ = ['parser', 'main']
@@ -71,19 +71,21 @@ def _plan(a):
     from hwnb import llm
     from hwnb.config import setting
     model = llm.from_hf_config(a.model) if a.model.endswith('.json') or '/' in a.model else a.model
-    r = llm.analyze(model, setting('hardware', a.hw), batch=a.batch, prompt_len=a.prompt, gen_len=a.gen, weight_dtype=a.weights,
+    r = llm.analyze(model, setting('hardware', a.hw), batch=a.batch, prompt_len=a.prompt, gen_len=a.gen, weight_format=a.weights,
                     kv_dtype=a.kv, tp=a.tp, price_per_chip_hour=a.price)
     d = {k: (v.item() if hasattr(v, 'item') else list(v) if isinstance(v, tuple) else v) for k, v in r.summary().items()}
-    if a.json: print(json.dumps(d, indent=1, default=str)); return 0
+    if a.json: print(json.dumps({**d, 'notes': list(r.notes)}, indent=1, default=str)); return 0
     def show(k, v):
+        if v is None and k in ('prefill_s', 'decode_s', 'tpot_s', 'e2e_s', 'tokens_per_s', 'decode_tokens_per_s', 'throughput_tokens_per_s'): return '— (does not fit)'
         if v is None or isinstance(v, (bool, str, list)): return v
         if k in ('prefill_s', 'decode_s', 'tpot_s', 'e2e_s'): return fmt_si(v, 's')
         if 'bytes' in k or k.startswith('mem_'): return fmt_si(v, 'B')
         if k == 'tokens_per_s': return f'{v:,.0f} tokens/s'
-        if k == 'energy_j_per_mtok': return f'{v / 3.6e6:,.2f} kWh per 1M tokens'
+        if k == 'energy_j_per_mtok': return f'{v / J_PER_KWH:,.2f} kWh per 1M tokens'
         if k == 'cost_per_mtok': return f'${v:,.2f} per 1M tokens'
         return f'{v:,}' if isinstance(v, int) else v
     for k, v in d.items(): print(f"  {k:<24} {show(k, v)}")
+    for n in r.notes: print(f"note: {n}")
     return 0
 
 def _load_factory(spec:str):
@@ -128,6 +130,43 @@ def _docs(a):
     print(f"wrote {len(pages)} pages to {Path(a.output).resolve()}; open {Path(a.output).resolve()/'index.html'}")
     return 0
 
+# %% ../nbs/08_cli.ipynb #7c3ace17
+def _trace_report(t, path) -> Path:
+    "Write trace `t`'s offline HTML report (summary, breakdown, top ops and kernels, what was skipped, the roofline per rank) to `path`."
+    import html
+    from hwnb.core import write_atomic
+    from hwnb.docs import vega_bundle
+    tab = lambda df: df.to_html(border=0, float_format=lambda x: f'{x:.4g}', na_rep='n/a')
+    s = t.summary()
+    parts = [f"<h1>Trace {html.escape(str(t.path))}</h1>",
+             f"<p>ranks {t.ranks}; GPU {html.escape(str(t.device))}; roofs {html.escape(str({r: h.name if h else None for r, h in t.hw.items()}))}. SI units.</p>",
+             '<h2>Summary</h2>', tab(s.to_frame('value')), '<h2>Breakdown</h2>', tab(t.breakdown()),
+             '<h2>Top ops</h2>', tab(t.top(20, 'op')), '<h2>Top kernels</h2>', tab(t.top(20, 'kernel')),
+             '<h2>Skipped or unlinked</h2>', tab(t.quirks), '<h2>Roofline</h2>']
+    charts = []
+    for r in t.ranks:
+        try: charts.append(t.roofline(r).to_dict())
+        except ValueError as e: parts.append(f'<p class="note">rank {r}: {html.escape(str(e))}</p>')
+        else: parts += [f'<div id="vis{len(charts)}"></div>', tab(t.unplaced(r).head(20))]
+    script = ''
+    if charts:
+        specs = json.dumps(charts).replace('</', '<\\/')
+        script = (f"<script>{vega_bundle()}</script><script>const specs = {specs};"
+                  "specs.forEach((s, i) => vegaEmbed('#vis' + (i + 1), s, {mode: 'vega-lite', actions: false}));</script>")
+    page = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>hwnb trace report</title></head><body>'
+            + '\n'.join(parts) + script + '</body></html>')
+    return write_atomic(path, page)
+
+def _trace(a):
+    from hwnb import traces
+    t = traces.load(a.path, hw=a.hw)
+    print(t.breakdown().to_string(float_format=lambda x: f'{x:.4g}'))
+    print(t.top(a.top, 'op').to_string(index=False, float_format=lambda x: f'{x:.4g}'))
+    out = _trace_report(t, a.output).resolve()
+    print(f"wrote the trace report to {out}")
+    return 0
+
+
 # %% ../nbs/08_cli.ipynb #4a0383c4
 def parser() -> argparse.ArgumentParser:
     "The `hwnb` argument parser."
@@ -164,6 +203,11 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument('--count', action='store_true', help='count only, no timing'); pr.add_argument('--top', type=int, default=20)
     pr.add_argument('--csv', help='also write the whole table as CSV'); pr.add_argument('--json', action='store_true')
     pr.set_defaults(func=_profile)
+    tr = sub.add_parser('trace', help='a torch.profiler (Kineto) trace, or a folder of one per rank: breakdown, ops on the roofline, report')
+    tr.add_argument('path', help='a .json / .json.gz / .pt.trace.json trace, or a directory with one per rank')
+    tr.add_argument('--hw', help='roofs to judge against (default: the chip named in the trace)'); tr.add_argument('--top', type=int, default=10)
+    tr.add_argument('-o', '--output', default='hwnb-trace.html', help='the offline HTML report')
+    tr.set_defaults(func=_trace)
     rp = sub.add_parser('report', help='measure, profile and plan, into one offline HTML report')
     rp.add_argument('-o', '--output', default='hwnb-report.html'); rp.add_argument('--mode', default='quick', choices=['quick', 'full'])
     rp.set_defaults(func=_report)

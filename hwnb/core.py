@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['K', 'M', 'G', 'T', 'P', 'KiB', 'MiB', 'GiB', 'DTYPES', 'OP_SCHEMA', 'COUNT_COLUMNS', 'TIMED_COLUMNS', 'fmt_si',
-           'closest', 'check_name', 'DType', 'dtype', 'torch_dtype', 'atomic_path', 'write_atomic', 'ChildError',
+__all__ = ['K', 'M', 'G', 'T', 'P', 'KiB', 'MiB', 'GiB', 'J_PER_KWH', 'DTYPES', 'OP_SCHEMA', 'COUNT_COLUMNS', 'TIMED_COLUMNS',
+           'OP_EXTRA', 'BOUNDS', 'SOURCES', 'PHASES', 'LAYERS', 'fmt_si', 'closest', 'check_name', 'DType', 'dtype',
+           'torch_dtype', 'check_ops', 'derive', 'layer', 'renamed', 'atomic_path', 'write_atomic', 'ChildError',
            'can_fork', 'cpu_workers', 'Forked']
 
 # %% ../nbs/00_core.ipynb #2bdc5a03
 K, M, G, T, P = 1e3, 1e6, 1e9, 1e12, 1e15   # SI prefixes: 1 GB = G bytes, 1 TFLOP/s = T FLOP/s
 KiB, MiB, GiB = 2**10, 2**20, 2**30        # binary prefixes, only for vendor figures quoted in GiB
+J_PER_KWH = 3.6e6                          # joules in a kilowatt-hour
 
 # %% ../nbs/00_core.ipynb #dba63f57
 _PREFIXES = [(1e18, 'E'), (1e15, 'P'), (1e12, 'T'), (1e9, 'G'), (1e6, 'M'), (1e3, 'k'), (1, ''), (1e-3, 'm'), (1e-6, 'µ'), (1e-9, 'n')]
@@ -68,6 +70,7 @@ DTYPES = {d.name: d for d in [
     DType('tf32', 32, 'float', 'float32', 'fp32 storage, 10-bit mantissa tensor-core math'),
     DType('bf16', 16, 'float', 'bfloat16', 'bfloat16: 8-bit exponent, 7-bit mantissa'),
     DType('fp16', 16, 'float', 'float16', 'IEEE half'),
+    DType('fp16_acc16', 16, 'float', 'float16', 'IEEE half with fp16 accumulate: the tensor-core peak where it differs from fp16 (fp32 accumulate)'),
     DType('fp8', 8, 'float', 'float8_e4m3fn', 'fp8 e4m3 (OCP), the inference format'),
     DType('fp8_e5m2', 8, 'float', 'float8_e5m2', 'fp8 e5m2 (OCP), wider range, for gradients'),
     DType('int8', 8, 'int', 'int8', '8-bit integer; peaks are in OP/s'),
@@ -109,6 +112,151 @@ OP_SCHEMA = {  # column: (unit, meaning)
 }
 COUNT_COLUMNS = ('op', 'flops', 'bytes')          # required in every op table
 TIMED_COLUMNS = ('time_s', 'achieved_flops_s', 'achieved_bytes_s', 'roof_fraction')
+
+# %% ../nbs/00_core.ipynb #890033c2
+OP_EXTRA = {  # column: (unit, meaning); documented columns a table may carry beside OP_SCHEMA
+    'rank':               ('',       "the rank (process) of a multi-rank trace"),
+    'node':               ('',       "ONNX node name"),
+    'hw':                 ('',       "the chip the row is judged against"),
+    'weight_format':      ('',       "LLM: the weight format of a projection whose weights it stores; empty elsewhere"),
+    'count':              ('',       "LLM: instances of the op in one pass (one per layer); flops, bytes and time_s are totals over them"),
+    'calls':              ('',       "op calls a row aggregates"),
+    'overhead_s':         ('s',      "the fixed per-op seconds included in time_s"),
+    'link_bytes':         ('B',      "bytes a collective moves over the interconnect, per chip"),
+    'link_s':             ('s',      "seconds a collective spends on the interconnect (included in time_s)"),
+    'roof_dtype':         ('',       "the dtype whose compute roof the row is judged against"),
+    'attainable_flops_s': ('FLOP/s', "the roof at the row's intensity: min(peak, bandwidth × intensity)"),
+    'n_kernels':          ('',       "GPU kernels a row's time adds up"),
+    'n_unknown':          ('',       "rows without a formula that a group-by row covers (their flops are not in its flops)"),
+}
+BOUNDS = ('compute', 'memory')                     # the roofs an op can be bound by
+SOURCES = ('measured', 'counted', 'predicted')
+PHASES = ('prefill', 'decode')
+
+# %% ../nbs/00_core.ipynb #a9ac2228
+_NUMERIC = {c for c, (u, _) in {**OP_SCHEMA, **OP_EXTRA}.items() if u} | {'count', 'calls', 'n_kernels', 'n_unknown', 'rank'}
+_TEXT = ('op', 'module', 'phase', 'dtype', 'bound', 'source', 'node', 'hw', 'weight_format', 'roof_dtype')
+
+def _bad_rows(df, mask) -> str:
+    "A short description of the first rows where `mask` holds."
+    idx = list(df.index[mask][:3])
+    return f"{int(mask.sum())} row(s), e.g. index {idx} (op {list(df.loc[idx, 'op'])})"
+
+def _check_values(df, col, allowed):
+    "Raise unless every non-missing value of text column `col` is one of `allowed`."
+    v = df[col]
+    bad = v.notna() & ~v.isin(allowed)
+    if bad.any(): raise ValueError(f"op table: {col} must be one of {allowed} or empty; {_bad_rows(df, bad)} have {sorted(set(v[bad].astype(str)))[:3]}")
+
+# %% ../nbs/00_core.ipynb #1dcec370
+def _close(a, b) -> 'np.ndarray':
+    "Elementwise a ≈ b (relative 1e-9), NaN equal to NaN."
+    import numpy as np
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    with np.errstate(invalid='ignore'):
+        return (np.isnan(a) & np.isnan(b)) | (np.abs(a - b) <= 1e-9 * np.maximum(np.abs(a), np.abs(b)))
+
+# %% ../nbs/00_core.ipynb #ee540ba4
+def check_ops(df, kind:str|None=None):
+    "Return op table `df` if it follows `OP_SCHEMA` (+ `OP_EXTRA`); else raise a ValueError that names the column and rows. `kind`: None, 'counted' or 'timed'."
+    import numpy as np, pandas as pd
+    if not isinstance(df, pd.DataFrame): raise TypeError(f"an op table is a pandas DataFrame, not {type(df).__name__}")
+    if kind is not None: check_name(kind, ('counted', 'timed'), 'op-table kind')
+    miss = [c for c in COUNT_COLUMNS if c not in df]
+    if miss: raise ValueError(f"op table is missing the required columns {miss}; see hwnb.core.OP_SCHEMA")
+    extra = [c for c in df.columns if c not in OP_SCHEMA and c not in OP_EXTRA]
+    if extra: raise ValueError(f"op table has undocumented columns {extra}; document them in hwnb.core.OP_EXTRA or drop them")
+    timed = [c for c in TIMED_COLUMNS if c in df]
+    if kind == 'counted' and timed: raise ValueError(f"a counted op table has no timed columns, but this one has {timed}")
+    if kind == 'timed' and 'time_s' not in df: raise ValueError("a timed op table needs a time_s column")
+    for c in df.columns:
+        if c in _NUMERIC and not (pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])):
+            raise ValueError(f"op table: {c} ({OP_SCHEMA.get(c, OP_EXTRA.get(c))[0] or 'a count'}) must be numeric, not {df[c].dtype}")
+        if c in _TEXT and not (pd.api.types.is_string_dtype(df[c]) or pd.api.types.is_object_dtype(df[c]) or df[c].isna().all()):
+            raise ValueError(f"op table: {c} must hold text, not {df[c].dtype}")
+        if c in _NUMERIC:
+            v = df[c].to_numpy(dtype=float)
+            if np.isinf(v).any(): raise ValueError(f"op table: {c} is infinite in {_bad_rows(df, np.isinf(v))}")
+            if (v < 0).any(): raise ValueError(f"op table: {c} must be >= 0; {_bad_rows(df, v < 0)} are negative")
+    if 'known' in df:
+        if not pd.api.types.is_bool_dtype(df['known']): raise ValueError(f"op table: known must be boolean, not {df['known'].dtype}")
+        bad = ~df['known'].to_numpy() & df['flops'].notna().to_numpy()
+        if bad.any(): raise ValueError(f"op table: known=False rows must have NaN flops (an unknown is not a zero); {_bad_rows(df, bad)} have numbers")
+    f, b = df['flops'].to_numpy(dtype=float), df['bytes'].to_numpy(dtype=float)
+    if 'intensity' in df:
+        with np.errstate(divide='ignore', invalid='ignore'): want = np.where(b > 0, f / np.where(b > 0, b, 1), np.nan)
+        bad = ~_close(df['intensity'], want)
+        if bad.any(): raise ValueError(f"op table: intensity must be flops / bytes, NaN where bytes is 0; {_bad_rows(df, bad)} differ (hwnb.core.derive computes it)")
+    for c, num in (('achieved_flops_s', f), ('achieved_bytes_s', b)):
+        if c in df and 'time_s' in df:
+            t = df['time_s'].to_numpy(dtype=float)
+            with np.errstate(divide='ignore', invalid='ignore'): want = np.where(t > 0, num / np.where(t > 0, t, 1), np.nan)
+            bad = ~_close(df[c], want)
+            if bad.any(): raise ValueError(f"op table: {c} must be {'flops' if num is f else 'bytes'} / time_s (NaN where time_s is 0); {_bad_rows(df, bad)} differ")
+    for c, allowed in (('bound', BOUNDS), ('source', SOURCES), ('phase', PHASES)):
+        if c in df: _check_values(df, c, allowed)
+    return df
+
+# %% ../nbs/00_core.ipynb #5e14f137
+def derive(df, peak_flops_s=None, mem_bw=None):
+    "A copy of op table `df` with intensity, and (if timed) the achieved rates; with roofs also attainable_flops_s, bound and roof_fraction."
+    import numpy as np
+    out = df.copy()
+    f, b = out['flops'].to_numpy(dtype=float), out['bytes'].to_numpy(dtype=float)
+    with np.errstate(divide='ignore', invalid='ignore'):
+        out['intensity'] = np.where(b > 0, f / np.where(b > 0, b, 1), np.nan)
+        if 'time_s' in out:
+            t = out['time_s'].to_numpy(dtype=float)
+            pos = t > 0
+            out['achieved_flops_s'] = np.where(pos, f / np.where(pos, t, 1), np.nan)
+            out['achieved_bytes_s'] = np.where(pos, b / np.where(pos, t, 1), np.nan)
+        if peak_flops_s is None or mem_bw is None: return out
+        peak, bw = np.broadcast_to(np.asarray(peak_flops_s, dtype=float), f.shape), np.broadcast_to(np.asarray(mem_bw, dtype=float), f.shape)
+        if (~(peak > 0) | ~(bw > 0) | ~np.isfinite(peak) | ~np.isfinite(bw)).any(): raise ValueError("peak_flops_s and mem_bw must be finite numbers > 0")
+        inten = out['intensity'].to_numpy()
+        att = np.minimum(peak, bw * inten)
+        out['attainable_flops_s'] = att
+        known = np.isfinite(inten)
+        out['bound'] = np.where(known, np.where(bw * np.where(known, inten, 0) < peak, 'memory', 'compute'), None)
+        out['bound'] = out['bound'].astype(object).where(known, None)
+        if 'time_s' in out:
+            ach_f, ach_b = out['achieved_flops_s'].to_numpy(), out['achieved_bytes_s'].to_numpy()
+            out['roof_fraction'] = np.where(f == 0, ach_b / bw, np.where(att > 0, ach_f / np.where(att > 0, att, 1), np.nan))
+    return out
+
+# %% ../nbs/00_core.ipynb #b5eb6878
+LAYERS = (  # lowest first: a module may import its own layer and the ones before it
+    ('core',),
+    ('config', 'hardware', 'engines'),
+    ('roofline', 'detect'),
+    ('bench', 'opcost', 'models', 'bundled', 'llm_config', 'llm_formats'),
+    ('profiler', 'onnx_graph', 'llm', 'traces'),
+    ('profile_io', 'onnx_profile', 'llm_sweep', 'llm_calibrate', 'validation'),
+    ('variants', 'optimize_measure'),
+    ('optimize',),
+    ('fleet',),
+    ('widgets', 'report', 'docs', 'cli'),
+)
+
+def layer(module:str) -> int:
+    "The layer (0 = lowest) of hwnb module `module` ('llm' or 'hwnb.llm')."
+    name = module.removeprefix('hwnb.')
+    for k, names in enumerate(LAYERS):
+        if name in names: return k
+    raise ValueError(f"hwnb module {module!r} has no layer; add it to hwnb.core.LAYERS")
+
+# %% ../nbs/00_core.ipynb #cfba6cd1
+def renamed(kwargs:dict, old_to_new:dict, where:str) -> dict:
+    "Move deprecated keyword names in `kwargs` to their new names (a DeprecationWarning each); a TypeError for anything else or a clash."
+    import warnings
+    out = {}
+    for k, v in kwargs.items():
+        if k not in old_to_new: raise TypeError(f"{where}() got an unexpected keyword argument {k!r}")
+        new = old_to_new[k]
+        warnings.warn(f"{where}(): {k!r} is deprecated, use {new!r}", DeprecationWarning, stacklevel=3)
+        if new in out: raise TypeError(f"{where}(): {k!r} and another spelling of {new!r} both given")
+        out[new] = v
+    return out
 
 # %% ../nbs/00_core.ipynb #07c89ad3
 @contextlib.contextmanager

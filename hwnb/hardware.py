@@ -6,7 +6,7 @@ Docs: https://hwnb.github.io/hwnb/hardware.html.md"""
 
 # %% ../nbs/01_hardware.ipynb #aaa234b2
 from __future__ import annotations
-import json, math, re, tomllib
+import json, math, numbers, re, tomllib
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -18,6 +18,10 @@ __all__ = ['KINDS', 'Figure', 'MemLevel', 'Link', 'Hardware', 'figures', 'valida
            'load_file', 'override', 'catalog', 'local']
 
 # %% ../nbs/01_hardware.ipynb #d3c91734
+def _is_number(x) -> bool:
+    "True for a real number (int, float, numpy scalar, Fraction), False for bools and everything else."
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
 @dataclass(frozen=True)
 class Figure:
     "A number and where it came from: a `source` id, a `formula` (derived), or a `reason` it is missing."
@@ -28,29 +32,41 @@ class Figure:
     note: str|None = None
 
     def __post_init__(self):
+        for k in ('source', 'formula', 'reason', 'note'):
+            v = getattr(self, k)
+            if v is not None and not isinstance(v, str): raise TypeError(f"figure {k} must be a string, not {v!r}")
         if self.value is None:
             if not self.reason: raise ValueError("a figure without a value needs a `reason`")
-        else:
-            if isinstance(self.value, bool) or not isinstance(self.value, (int, float)):
-                raise TypeError(f"figure value must be a number, not {self.value!r}")
-            if not math.isfinite(self.value) or self.value < 0: raise ValueError(f"figure value must be finite and >= 0, not {self.value}")
-            if not (self.source or self.formula): raise ValueError(f"figure {self.value:g} needs a `source` or a `formula`")
+            return
+        if not _is_number(self.value): raise TypeError(f"figure value must be a number, not {self.value!r}")
+        try: v = float(self.value)             # numpy scalars and ints become plain floats
+        except OverflowError: raise ValueError(f"figure value {self.value!r} is too large") from None
+        if not math.isfinite(v) or v < 0: raise ValueError(f"figure value must be finite and >= 0, not {v}")
+        if not (self.source or self.formula): raise ValueError(f"figure {v:g} needs a `source` or a `formula`")
+        object.__setattr__(self, 'value', v)
 
-    @classmethod
-    def parse(cls, x, default_source=None):
-        "A `Figure` from a catalog entry (`{value, source}` etc.), a bare number (`default_source`), or a `Figure`."
-        if isinstance(x, Figure): return x
+
+# %% ../nbs/01_hardware.ipynb #70793196
+@classmethod
+def _parse(cls, x, default_source=None, what='figure'):
+    "A `Figure` from a catalog entry (`{value, source}` etc.), a bare number (`default_source`), or a `Figure`; errors name `what`."
+    if isinstance(x, Figure): return x
+    try:
         if isinstance(x, dict):
-            bad = set(x) - {'value', 'source', 'formula', 'reason', 'note'}
-            if bad: raise ValueError(f"unknown figure keys {sorted(bad)}; allowed: value, source, formula, reason, note")
+            bad = sorted(map(str, set(x) - {'value', 'source', 'formula', 'reason', 'note'}))
+            if bad: raise ValueError(f"unknown figure keys {bad}; allowed: value, source, formula, reason, note")
             return cls(x.get('value'), x.get('source', default_source if 'value' in x and not x.get('formula') else None),
                        x.get('formula'), x.get('reason'), x.get('note'))
         if x is None: return cls(None, reason=f'not given ({default_source or "no source"})')
         return cls(x, source=default_source)
+    except (TypeError, ValueError) as e: raise type(e)(f"{what}: {e}") from None
 
-    def describe(self, unit='') -> str:
-        "The value with its unit, or the reason it is missing."
-        return fmt_si(self.value, unit) if self.value is not None else f'n/a ({self.reason})'
+def _describe(self, unit='') -> str:
+    "The value with its unit, or the reason it is missing."
+    return fmt_si(self.value, unit) if self.value is not None else f'n/a ({self.reason})'
+
+Figure.parse, Figure.describe = _parse, _describe
+
 
 # %% ../nbs/01_hardware.ipynb #f870bda2
 @dataclass(frozen=True)
@@ -83,6 +99,8 @@ class Hardware:
     caches: tuple = ()                     # on-chip MemLevels, outermost first
     interconnects: tuple = ()              # Links
     tdp: Figure = Figure(None, reason='not given')   # W
+    mem_reported: Figure = Figure(None, reason='not given')   # B, main memory as the driver reports it (torch.cuda total_memory)
+    mem_limit: Figure = Figure(None, reason='not given')      # B, what the platform lets one GPU process use (Apple's working-set limit)
     full_name: str = ''
     vendor: str = ''
     kind: str = 'gpu'                      # one of KINDS
@@ -113,7 +131,7 @@ class Hardware:
 
     @property
     def mem_capacity(self) -> float:
-        "Main-memory capacity, bytes."
+        "Main-memory capacity, bytes (the datasheet figure)."
         return float(self.memory.capacity.value)
 
     @property
@@ -145,6 +163,23 @@ class Hardware:
         if not s: return source_id or ''
         return f"{s.get('title', source_id)} <{s['url']}>" if s.get('url') else s.get('title', source_id)
 
+# %% ../nbs/01_hardware.ipynb #e8e0f71e
+def _mem_usable(self) -> Figure:
+    "Main memory a process can plan with: reported by the driver, else the platform's limit, else installed (CPU) or datasheet capacity."
+    if self.mem_reported.value is not None: return self.mem_reported
+    if self.mem_limit.value is not None: return self.mem_limit
+    c = self.memory.capacity
+    if self.kind == 'cpu':
+        return replace(c, note=f"installed memory (a CPU has no driver-reported figure){'; ' + c.note if c.note else ''}")
+    return replace(c, note=f"datasheet capacity: no device-reported figure in the catalog ({self.mem_reported.reason}){'; ' + c.note if c.note else ''}")
+
+def _mem_capacity_reported(self) -> float:
+    "Main-memory bytes as the device reports them (`mem_usable`): what capacity planning should use."
+    return float(self.mem_usable.value)
+
+Hardware.mem_usable, Hardware.mem_capacity_reported = property(_mem_usable), property(_mem_capacity_reported)
+
+
 # %% ../nbs/01_hardware.ipynb #9993cc6b
 def _figure_rows(hw):
     yield 'tdp', 'W', hw.tdp
@@ -152,6 +187,8 @@ def _figure_rows(hw):
     for l in (hw.memory, *hw.caches):
         yield f'{l.name} capacity', 'B', l.capacity
         yield f'{l.name} bandwidth', 'B/s', l.bw
+    yield 'memory reported', 'B', hw.mem_reported
+    yield 'memory limit (platform)', 'B', hw.mem_limit
     for k in hw.interconnects: yield f'{k.name} bandwidth', 'B/s', k.bw
 
 def figures(hw) -> 'pd.DataFrame':
@@ -164,6 +201,7 @@ def figures(hw) -> 'pd.DataFrame':
 
 # %% ../nbs/01_hardware.ipynb #049a6ff4
 _ENTRY_KEYS = {'full_name', 'vendor', 'kind', 'year', 'tdp_w', 'peak_flops', 'memory', 'cache', 'interconnect', 'notes'}
+_MEMORY_KEYS = {'level', 'capacity_bytes', 'bw', 'reported_bytes', 'usable_bytes'}
 _RANGES = {  # plausible SI ranges, to catch unit slips
     'peak': (1e9, 1e17),        # FLOP/s: 1 GFLOP/s .. 100 PFLOP/s
     'main_bw': (1e9, 1e14),     # B/s
@@ -172,29 +210,60 @@ _RANGES = {  # plausible SI ranges, to catch unit slips
     'cache_bw': (1e9, 1e16),    # B/s
     'link_bw': (1e8, 1e14),     # B/s
     'tdp': (1, 1e4),            # W
-    'ridge': (0.5, 5000),       # FLOP/B, any dtype against main memory
+    'ridge': (0.1, 5000),       # FLOP/B, any dtype against main memory (H20's cut-down fp64 is 0.25)
+    'reported': (0.4, 1.1),     # reported (or usable) memory / datasheet capacity: GiB vs GB is +7%, Apple's limit ~2/3..3/4
 }
 
+def _want(x, types, what, example):
+    "`x` if it is one of `types` (a bool only where `bool` is asked for), else a `TypeError` naming `what` and showing an `example`."
+    types = types if isinstance(types, tuple) else (types,)
+    if not isinstance(x, types) or (isinstance(x, bool) and bool not in types):
+        raise TypeError(f"{what} must be {example}, not {x!r}")
+    return x
+
+
+# %% ../nbs/01_hardware.ipynb #77a517bf
 def _build(name, d, sources=None, default_source=None, measured=False) -> Hardware:
-    "A `Hardware` from a catalog entry `d`."
-    if not isinstance(d, dict): raise TypeError(f"{name}: entry must be a dict, not {type(d).__name__}")
-    bad = set(d) - _ENTRY_KEYS
-    if bad: raise ValueError(f"{name}: unknown keys {sorted(bad)}; allowed: {sorted(_ENTRY_KEYS)}")
+    "A `Hardware` from a catalog entry `d`; a `ValueError`/`TypeError` naming the bad field otherwise."
+    _want(name, str, 'hardware name', "a string like 'h100-sxm'")
+    _want(d, dict, f"{name}: entry", 'a dict')
+    bad = sorted(map(str, set(d) - _ENTRY_KEYS))
+    if bad: raise ValueError(f"{name}: unknown keys {bad}; allowed: {sorted(_ENTRY_KEYS)}")
     for k in ('peak_flops', 'memory'):
         if k not in d: raise ValueError(f"{name}: missing {k!r}")
-    P = lambda x: Figure.parse(x, default_source)
-    for dt in d['peak_flops']: check_name(dt, DTYPES, f'dtype in {name} peak_flops')
+    P = lambda x, what: Figure.parse(x, default_source, what=f'{name}: {what}')
+    pk = _want(d['peak_flops'], dict, f'{name}: peak_flops', "a dict of dtype -> FLOP/s, e.g. {'bf16': 989e12}")
+    for dt in pk:
+        _want(dt, str, f'{name}: peak_flops key', "a dtype name such as 'bf16'")
+        check_name(dt, DTYPES, f'dtype in {name} peak_flops')
     def lvl(m, what):
+        _want(m, dict, f'{name}: {what}', "a dict with 'level', 'capacity_bytes' and 'bw'")
         for k in ('level', 'capacity_bytes', 'bw'):
             if k not in m: raise ValueError(f"{name}: {what} is missing {k!r}")
-        return MemLevel(m['level'], P(m['capacity_bytes']), P(m['bw']))
+        _want(m['level'], str, f'{name}: {what} level', "a name like 'hbm3'")
+        return MemLevel(m['level'], P(m['capacity_bytes'], f'{what} capacity_bytes'), P(m['bw'], f'{what} bw'))
+    mem = d['memory']
+    if isinstance(mem, dict) and (bad := sorted(map(str, set(mem) - _MEMORY_KEYS))):
+        raise ValueError(f"{name}: memory has unknown keys {bad}; allowed: {sorted(_MEMORY_KEYS)}")
+    caches = _want(d.get('cache', []), (list, tuple), f'{name}: cache', 'a list of memory levels')
+    links = _want(d.get('interconnect', []), (list, tuple), f'{name}: interconnect', "a list of {name, bw} tables")
+    for l in links:
+        _want(l, dict, f'{name}: interconnect entry', "a dict with 'name' and 'bw'")
+        if 'name' not in l or 'bw' not in l: raise ValueError(f"{name}: interconnect entry {l!r} needs 'name' and 'bw'")
+        _want(l['name'], str, f'{name}: interconnect name', "a name like 'nvlink4'")
+    for k, ex in (('full_name', 'a string'), ('vendor', 'a string'), ('kind', f'one of {KINDS}'), ('notes', 'a string')):
+        if k in d: _want(d[k], str, f'{name}: {k}', ex)
+    if d.get('year') is not None: _want(d['year'], numbers.Integral, f'{name}: year', 'an integer like 2024')
     return Hardware(
-        name=name, peaks=MappingProxyType({k: P(v) for k, v in d['peak_flops'].items()}),
-        memory=lvl(d['memory'], 'memory'), caches=tuple(lvl(c, 'cache') for c in d.get('cache', [])),
-        interconnects=tuple(Link(l['name'], P(l['bw'])) for l in d.get('interconnect', [])),
-        tdp=P(d.get('tdp_w')), full_name=d.get('full_name', name), vendor=d.get('vendor', ''),
-        kind=d.get('kind', 'gpu'), year=d.get('year'), notes=d.get('notes', ''),
+        name=name, peaks=MappingProxyType({k: P(v, f'peak_flops {k}') for k, v in pk.items()}),
+        memory=lvl(mem, 'memory'), caches=tuple(lvl(c, 'cache') for c in caches),
+        interconnects=tuple(Link(l['name'], P(l['bw'], f"interconnect {l['name']} bw")) for l in links),
+        tdp=P(d.get('tdp_w'), 'tdp_w'), full_name=d.get('full_name', name), vendor=d.get('vendor', ''),
+        kind=d.get('kind', 'gpu'), year=None if d.get('year') is None else int(d['year']), notes=d.get('notes', ''),
+        mem_reported=P(mem.get('reported_bytes', {'reason': 'not in the catalog entry'}), 'memory reported_bytes'),
+        mem_limit=P(mem.get('usable_bytes', {'reason': 'not in the catalog entry'}), 'memory usable_bytes'),
         sources=MappingProxyType(dict(sources or {})), measured=measured)
+
 
 # %% ../nbs/01_hardware.ipynb #75c24fed
 def validate(hw:Hardware) -> Hardware:
@@ -214,6 +283,12 @@ def validate(hw:Hardware) -> Hardware:
     for c in hw.caches: rng(f'{c.name} capacity', c.capacity, 'cache_cap'); rng(f'{c.name} bandwidth', c.bw, 'cache_bw')
     for l in hw.interconnects: rng(f'{l.name} bandwidth', l.bw, 'link_bw')
     rng('tdp', hw.tdp, 'tdp')
+    cap = hw.memory.capacity.value
+    for what, f in (('reported memory', hw.mem_reported), ('platform memory limit', hw.mem_limit)):
+        if f.value is not None and cap:
+            lo, hi = _RANGES['reported']
+            if not lo * cap <= f.value <= hi * cap:
+                errs.append(f"{what} = {f.value:g} B is not within [{lo}, {hi}] x the datasheet capacity {cap:g} B; give it in bytes (1 GiB = 2**30 B)")
     if hw.memory.bw.value:
         for d in hw.dtypes: rng(f'{d} ridge point (FLOP/B)', Figure(hw.peak_flops(d) / hw.mem_bw, formula='peak/bw'), 'ridge')
     if errs: raise ValueError(f"hardware {hw.name!r} is invalid:\n  " + "\n  ".join(errs))
@@ -266,7 +341,7 @@ def get(name, **overrides) -> Hardware:
     return override(hw, **overrides) if overrides else hw
 
 # %% ../nbs/01_hardware.ipynb #ffb4fd6e
-_DICT_KEYS = {'name', 'peak_flops', 'mem_bw', 'mem_capacity', 'mem_level', 'source', 'measured'} | _ENTRY_KEYS - {'memory'}
+_DICT_KEYS = {'name', 'peak_flops', 'mem_bw', 'mem_capacity', 'mem_reported', 'mem_level', 'source', 'measured'} | _ENTRY_KEYS - {'memory'}
 
 def register(hw:Hardware) -> Hardware:
     "Make `get(hw.name)` return `hw` (it shadows a catalog entry of the same name)."
@@ -274,20 +349,27 @@ def register(hw:Hardware) -> Hardware:
     _user[hw.name] = validate(hw)
     return hw
 
+
+# %% ../nbs/01_hardware.ipynb #f60cd018
 def from_dict(d:dict, register:bool=False) -> Hardware:
-    "A validated `Hardware` from a dict with `name`, `peak_flops` {dtype: FLOP/s}, `mem_bw` (B/s) and `mem_capacity` (B)."
+    "A validated `Hardware` from a dict with `name`, `peak_flops` {dtype: FLOP/s}, `mem_bw` (B/s) and `mem_capacity` (B); optional `mem_reported` (B)."
     if not isinstance(d, dict): raise TypeError(f"from_dict takes a dict, not {type(d).__name__}")
     missing = [k for k in ('name', 'peak_flops', 'mem_bw', 'mem_capacity') if k not in d]
     if missing: raise ValueError(f"hardware dict is missing {missing}; required: name, peak_flops {{dtype: FLOP/s}}, mem_bw (B/s), mem_capacity (bytes)")
-    bad = set(d) - _DICT_KEYS
-    if bad: raise ValueError(f"hardware dict has unknown keys {sorted(bad)}; allowed: {sorted(_DICT_KEYS)}")
+    bad = sorted(map(str, set(d) - _DICT_KEYS))
+    if bad: raise ValueError(f"hardware dict has unknown keys {bad}; allowed: {sorted(_DICT_KEYS)}")
+    _want(d['name'], str, 'hardware name', "a string like 'my-npu'")
     if not isinstance(d['peak_flops'], dict) or not d['peak_flops']:
-        raise ValueError("peak_flops must be a non-empty dict of dtype -> FLOP/s, e.g. {'bf16': 989e12}")
+        raise ValueError(f"peak_flops must be a non-empty dict of dtype -> FLOP/s, e.g. {{'bf16': 989e12}}, not {d['peak_flops']!r}")
+    src = _want(d.get('source', 'user-supplied'), str, 'source', "a string naming where the figures come from")
+    measured = _want(d.get('measured', False), bool, 'measured', 'True or False')
     entry = {k: v for k, v in d.items() if k in _ENTRY_KEYS}
     entry['memory'] = dict(level=d.get('mem_level', 'main'), capacity_bytes=d['mem_capacity'], bw=d['mem_bw'])
+    if 'mem_reported' in d: entry['memory']['reported_bytes'] = d['mem_reported']
     entry.setdefault('kind', 'gpu')
-    hw = validate(_build(str(d['name']), entry, default_source=d.get('source', 'user-supplied'), measured=bool(d.get('measured'))))
+    hw = validate(_build(d['name'], entry, default_source=src, measured=measured))
     return globals()['register'](hw) if register else hw
+
 
 # %% ../nbs/01_hardware.ipynb #3e018e3a
 def load_file(path, register:bool=True) -> list:
@@ -301,26 +383,31 @@ def load_file(path, register:bool=True) -> list:
 
 # %% ../nbs/01_hardware.ipynb #b9c41039
 def override(hw, source:str='user override', **kw) -> Hardware:
-    "A copy of `hw` with figures replaced: `peak_flops={dtype: FLOP/s}`, `mem_bw`, `mem_capacity`, `tdp_w`, `name`, `full_name`."
+    "A copy of `hw` with figures replaced: `peak_flops={dtype: FLOP/s}`, `mem_bw`, `mem_capacity` (drops the reported figure unless `mem_reported` is given too), `mem_reported`, `tdp_w`, `name`, `full_name`."
     hw = get(hw) if isinstance(hw, str) else hw
-    bad = set(kw) - {'peak_flops', 'mem_bw', 'mem_capacity', 'tdp_w', 'name', 'full_name'}
-    if bad: raise ValueError(f"cannot override {sorted(bad)}; allowed: peak_flops, mem_bw, mem_capacity, tdp_w, name, full_name")
-    F = lambda v: Figure.parse(v, source)
+    bad = set(kw) - {'peak_flops', 'mem_bw', 'mem_capacity', 'mem_reported', 'tdp_w', 'name', 'full_name'}
+    if bad: raise ValueError(f"cannot override {sorted(map(str, bad))}; allowed: peak_flops, mem_bw, mem_capacity, mem_reported, tdp_w, name, full_name")
+    F = lambda v, what='override': Figure.parse(v, source, what=what)
     ch = {}
     if 'peak_flops' in kw:
-        for d in kw['peak_flops']: check_name(d, DTYPES, 'dtype')
-        ch['peaks'] = MappingProxyType({**hw.peaks, **{d: F(v) for d, v in kw['peak_flops'].items()}})
+        _want(kw['peak_flops'], dict, 'peak_flops', "a dict of dtype -> FLOP/s")
+        for d in kw['peak_flops']: check_name(_want(d, str, 'peak_flops key', "a dtype name such as 'bf16'"), DTYPES, 'dtype')
+        ch['peaks'] = MappingProxyType({**hw.peaks, **{d: F(v, f'peak_flops {d}') for d, v in kw['peak_flops'].items()}})
     mem = hw.memory
-    if 'mem_bw' in kw: mem = replace(mem, bw=F(kw['mem_bw']))
-    if 'mem_capacity' in kw: mem = replace(mem, capacity=F(kw['mem_capacity']))
-    if 'tdp_w' in kw: ch['tdp'] = F(kw['tdp_w'])
+    if 'mem_bw' in kw: mem = replace(mem, bw=F(kw['mem_bw'], 'mem_bw'))
+    if 'mem_capacity' in kw:
+        mem = replace(mem, capacity=F(kw['mem_capacity'], 'mem_capacity'))
+        gone = Figure(None, reason='dropped: mem_capacity was overridden')   # the catalog's reported figure belongs to the old capacity
+        ch.update(mem_reported=gone, mem_limit=gone)
+    if 'mem_reported' in kw: ch['mem_reported'] = F(kw['mem_reported'], 'mem_reported')
+    if 'tdp_w' in kw: ch['tdp'] = F(kw['tdp_w'], 'tdp_w')
     for k in ('name', 'full_name'):
-        if k in kw: ch[k] = kw[k]
+        if k in kw: ch[k] = _want(kw[k], str, k, 'a string')
     return validate(replace(hw, memory=mem, **ch))
 
 # %% ../nbs/01_hardware.ipynb #5db8723e
 def catalog(kind:str|None=None, dtype:str='bf16') -> 'pd.DataFrame':
-    "One row per known chip: vendor, kind, `dtype` peak (FLOP/s), memory (B), bandwidth (B/s), ridge (FLOP/B), TDP (W)."
+    "One row per known chip: vendor, kind, `dtype` peak (FLOP/s), memory (B, datasheet and as reported), bandwidth (B/s), ridge (FLOP/B), TDP (W)."
     import pandas as pd
     rows = []
     for n in names(kind):
@@ -328,7 +415,7 @@ def catalog(kind:str|None=None, dtype:str='bf16') -> 'pd.DataFrame':
         pk = h.peaks.get(dtype)
         pk = pk.value if pk is not None else None
         rows.append(dict(name=n, full_name=h.full_name, vendor=h.vendor, kind=h.kind, peak_flops=pk,
-                         mem_capacity=h.mem_capacity, mem_bw=h.mem_bw, ridge=pk / h.mem_bw if pk else None,
+                         mem_capacity=h.mem_capacity, mem_capacity_reported=h.mem_capacity_reported, mem_bw=h.mem_bw, ridge=pk / h.mem_bw if pk else None,
                          tdp_w=h.tdp_w, dtypes=','.join(h.dtypes)))
     return pd.DataFrame(rows)
 

@@ -6,19 +6,28 @@ Docs: https://hwnb.github.io/hwnb/llm.html.md"""
 
 # %% ../nbs/05b_llm.ipynb #4269284a
 from __future__ import annotations
-import math
-from dataclasses import dataclass, field
+import functools, json, math
+from importlib import resources
+from pathlib import Path
+from dataclasses import dataclass, field, fields, replace
 import numpy as np
-from .core import dtype, check_name
+from .core import dtype, check_name, check_ops, derive, renamed, J_PER_KWH
+from .config import setting
 from .hardware import Hardware, get as get_hw
 from .llm_config import ModelConfig, get_model, from_hf_config, model_names, params_total, params_active
 from .llm_formats import (WeightFormat, weight_format, weight_bytes, weight_bytes_by_part, kv_bytes_per_token,
-                              cached_tokens, max_sequences, KV_DTYPES, VLLM_BLOCK_SIZE, VLLM_GPU_MEMORY_UTILIZATION)
+                              cached_tokens, KV_DTYPES, VLLM_BLOCK_SIZE, VLLM_GPU_MEMORY_UTILIZATION)
 
 # %% auto #0
 __all__ = ['NORM_FLOPS', 'SOFTMAX_FLOPS', 'GATED_ACT_FLOPS', 'RESIDUAL_FLOPS', 'LOGITS_BYTES', 'LINK_DIRECTIONS',
-           'NCCL_STEP_LATENCY_S', 'NCCL_BASE_LATENCY_S', 'QUANTIZED_OPS', 'attention_pairs', 'experts_touched',
-           'LLMAnalysis', 'analyze', 'expected_tokens', 'speculative_speedup', 'Calibration', 'calibrate']
+           'NCCL_STEP_LATENCY_S', 'NCCL_BASE_LATENCY_S', 'QUANTIZED_OPS', 'MAX_SEQUENCES', 'OP_NAMES',
+           'KERNEL_FAMILIES', 'EFFICIENCIES', 'DEFAULT_EFFICIENCY', 'ENGINE_NAMES', 'TPOT_SAMPLES', 'MAX_CHIPS',
+           'CURVE_BATCHES', 'attention_pairs', 'experts_touched', 'link_bw', 'check_parallel', 'weights_per_chip',
+           'kv_bytes_per_token_chip', 'kv_bytes_per_seq_chip', 'act_bytes_per_chip', 'max_concurrent', 'Workload',
+           'Deployment', 'Formats', 'kernel_family', 'Efficiency', 'calibrated_path', 'calibrated', 'efficiency',
+           'inputs', 'evaluate', 'min_chips', 'LLMAnalysis', 'analyze', 'op_table', 'memory_breakdown',
+           'expected_tokens', 'speculative_speedup', 'speculative_tokens_per_s', 'curve', 'curve_chart', 'Calibration',
+           'calibrate']
 
 # %% ../nbs/05b_llm.ipynb #684fdec0
 NORM_FLOPS = 4        # RMSNorm, per element: square, accumulate, scale by 1/rms, multiply by weight
@@ -50,28 +59,30 @@ def experts_touched(n_experts, k, tokens):
     return n_experts * (1 - (1 - k / n_experts) ** t)
 
 # %% ../nbs/05b_llm.ipynb #9910b0fd
+QUANTIZED_OPS = ('attn/qkv', 'attn/o', 'mlp/gate_up', 'mlp/down', 'moe/gate_up', 'moe/down')   # the ops whose weights are in the weight format
+
 @dataclass(frozen=True)
 class _Op:
     op: str; module: str; count: int; flops: object; bytes: object; shape: tuple; kind: str = 'compute'  # kind: compute|allreduce|all2all
+    tokens: object = None                                                                             # a GEMM's M (rows), for its efficiency
 
-def _ops(m:ModelConfig, B, q, c, f:WeightFormat, a:float, kv_b:float, emb_b:float, hi_b:float,
-         tp:int=1, ep:int=1, flash:bool=True, causal_full:bool=True) -> list:
-    "Every op of one pass on one chip: `B` sequences (this chip's), `q` new tokens each, `c` cached; byte widths a (act), kv_b, emb_b, hi_b."
+def _ops(m:ModelConfig, B, q, c, wb, a, kv_b, emb_b, hi_b, tp:int=1, ep:int=1, flash:bool=True, causal_full:bool=True) -> list:
+    "Every op of one pass on one chip: `B` sequences (this chip's), `q` new tokens each, `c` cached; byte widths wb (weights), a (act), kv_b, emb_b, hi_b; arrays broadcast."
     B, q, c = (np.asarray(x, dtype=float) for x in (B, q, c))
-    d, hd, L, wb = m.hidden, m.head_dim, m.n_layers, f.bytes_per_weight
+    d, hd, L = m.hidden, m.head_dim, m.n_layers
     hq, hk = m.n_heads / tp, max(m.n_kv_heads / tp, 1)
     t = B * q                                                    # tokens in this pass on this chip
     pairs, keys = attention_pairs(q, c, m.sliding_window, causal_full)
     ops = []
     def mm(op, mod, count, tok, k, n, wbytes, out_b=None):
-        ops.append(_Op(op, mod, count, 2 * tok * k * n, k * n * wbytes + tok * k * a + tok * n * (a if out_b is None else out_b), (tok, k, n)))
+        ops.append(_Op(op, mod, count, 2 * tok * k * n, k * n * wbytes + tok * k * a + tok * n * (a if out_b is None else out_b), (tok, k, n), tokens=tok))
     def ew(op, mod, count, n_el, flops_per, reads, writes=1, w=0.0):
         ops.append(_Op(op, mod, count, flops_per * n_el, (reads + writes) * n_el * a + w, (n_el,)))
     ops.append(_Op('embed', 'model.embed_tokens', 1, 0 * t, t * d * (emb_b + a), (t, d)))          # a gather: no FLOPs
     ew('norm/attn', 'model.layers.*.input_layernorm', L, t * d, NORM_FLOPS, 1, w=d * hi_b)
     qkv_out = t * hq * hd * a + 2 * t * hk * hd * kv_b                                          # k, v go to the cache in kv_dtype
     ops.append(_Op('attn/qkv', 'model.layers.*.self_attn.qkv_proj', L, 2 * t * d * (hq + 2 * hk) * hd,
-                   d * (hq + 2 * hk) * hd * wb + t * d * a + qkv_out, (t, d, (hq + 2 * hk) * hd)))
+                   d * (hq + 2 * hk) * hd * wb + t * d * a + qkv_out, (t, d, (hq + 2 * hk) * hd), tokens=t))
     qo, kv_read = 2 * t * hq * hd * a, 2 * B * hk * keys * hd * kv_b                              # Q in + O out; K and V from the cache
     scores = B * hq * pairs
     if flash:
@@ -90,10 +101,10 @@ def _ops(m:ModelConfig, B, q, c, f:WeightFormat, a:float, kv_b:float, emb_b:floa
         touched = experts_touched(E, k, t * ep) / ep                                   # of this chip's E/ep experts
         tk = t * k                                                                      # expert-token pairs on this chip (expected)
         ops.append(_Op('moe/gate_up', 'model.layers.*.mlp.experts', L, 2 * tk * d * 2 * ffn,
-                       touched * d * 2 * ffn * wb + tk * d * a + tk * 2 * ffn * a, (tk, d, 2 * ffn)))
+                       touched * d * 2 * ffn * wb + tk * d * a + tk * 2 * ffn * a, (tk, d, 2 * ffn), tokens=tk / np.maximum(touched, 1e-9)))
         ew('moe/act', 'model.layers.*.mlp.experts.act_fn', L, tk * ffn, GATED_ACT_FLOPS, 2)
         ops.append(_Op('moe/down', 'model.layers.*.mlp.experts', L, 2 * tk * ffn * d,
-                       touched * ffn * d * wb + tk * ffn * a + tk * d * a, (tk, ffn, d)))
+                       touched * ffn * d * wb + tk * ffn * a + tk * d * a, (tk, ffn, d), tokens=tk / np.maximum(touched, 1e-9)))
         if ep > 1: ops.append(_Op('comm/all2all', 'model.layers.*.mlp', 2 * L, 0 * t, tk * d * a, (tk, d), 'all2all'))
     else:
         mm('mlp/gate_up', 'model.layers.*.mlp.gate_up_proj', L, t, d, 2 * ffn, wb)
@@ -110,18 +121,22 @@ def _overhead(o:_Op, ovh) -> float:
     if o.kind != 'compute': return 0.0
     return float(ovh.get(o.op, 0.0)) if isinstance(ovh, dict) else float(ovh)
 
-def _op_time(o:_Op, peak, bw, link_bw, link_lat, tp, ep, ce=1.0, be=1.0, ovh=0.0):
-    "Seconds of one instance of op `o`: its roofline bound plus the fixed per-op cost `ovh`."
-    if o.kind == 'allreduce': return 2 * (tp - 1) / tp * o.bytes / link_bw + 2 * (tp - 1) * link_lat
-    if o.kind == 'all2all': return (ep - 1) / ep * o.bytes / link_bw + (ep - 1) * link_lat
-    return np.maximum(o.flops / (peak * ce), o.bytes / (bw * be)) + _overhead(o, ovh)
+def _op_time(o:_Op, peak, bw, link_bw, link_lat, tp, ep, e, kern=1.0, ovh=0.0):
+    "Seconds of one instance of op `o` under efficiency model `e` (`kern`: its weight kernel's factor): the derated roofline bound plus the fixed cost `ovh`; collectives on the link."
+    lat = link_lat + e.collective_step_s
+    if o.kind == 'allreduce': return 2 * (tp - 1) / tp * o.bytes / link_bw + 2 * (tp - 1) * lat
+    if o.kind == 'all2all': return (ep - 1) / ep * o.bytes / link_bw + (ep - 1) * lat
+    k = kern if o.op in QUANTIZED_OPS else 1.0                           # a weight format's kernel reaches a fraction of the dense one's
+    ramp = 1.0 if o.tokens is None or not e.compute_half_tokens else 1 + e.compute_half_tokens / np.maximum(o.tokens, 1e-9)
+    return np.maximum(o.flops * ramp / (peak * e.compute * k), (o.bytes + e.bandwidth_half_bytes) / (bw * e.bandwidth * k)) + _overhead(o, ovh)
 
 def _pass_time(ops, *args, **kw):
     "Seconds of a whole pass: the sum over ops (each its own max), times each op's count."
     return sum(o.count * _op_time(o, *args, **kw) for o in ops)
 
-def _link_bw(hw:Hardware, link:str|None):
-    "One-direction bandwidth (B/s) of `hw`'s link called `link`, or its fastest link."
+# %% ../nbs/05b_llm.ipynb #38b84401
+def link_bw(hw:Hardware, link:str|None=None) -> float:
+    "One-direction bandwidth (B/s) of `hw`'s interconnect called `link`, or of its fastest one."
     ls = [l for l in hw.interconnects if l.bw.value]
     if not ls: raise ValueError(f"{hw.name} lists no interconnect with a bandwidth; tp/pp/ep > 1 needs one")
     if link is None: return max(l.bw.value for l in ls) / LINK_DIRECTIONS
@@ -129,9 +144,9 @@ def _link_bw(hw:Hardware, link:str|None):
     return by[check_name(link, by, f'interconnect of {hw.name}')].bw.value / LINK_DIRECTIONS
 
 # %% ../nbs/05b_llm.ipynb #54379741
-def _check_parallel(m:ModelConfig, tp:int, pp:int, ep:int):
-    for n, v in (('tp', tp), ('pp', pp), ('ep', ep)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1: raise ValueError(f"{n} must be an integer >= 1, not {v!r}")
+def check_parallel(m:ModelConfig, tp:int, pp:int, ep:int):
+    "Raise unless `tp`, `pp`, `ep` split `m`: tp divides the heads (and divides or is divided by the KV heads), pp <= layers, ep divides the experts."
+    for n, v in (('tp', tp), ('pp', pp), ('ep', ep)): _posint(n, v)
     if m.n_heads % tp: raise ValueError(f"tp={tp} does not divide {m.name}'s {m.n_heads} attention heads; choose a divisor of {m.n_heads}")
     if m.n_kv_heads % tp and tp % m.n_kv_heads:
         raise ValueError(f"tp={tp} and {m.name}'s {m.n_kv_heads} KV heads: one must divide the other")
@@ -139,24 +154,325 @@ def _check_parallel(m:ModelConfig, tp:int, pp:int, ep:int):
     if ep > 1 and not m.is_moe: raise ValueError(f"ep={ep} needs a mixture-of-experts model; {m.name} is dense")
     if ep > 1 and m.n_experts % ep: raise ValueError(f"ep={ep} does not divide {m.name}'s {m.n_experts} experts")
 
-def _weights_per_chip(m, f, tp=1, pp=1, ep=1, quantize_embeddings=False, embeddings=True) -> float:
-    "Weight bytes on the busiest chip."
-    p = weight_bytes_by_part(m, f, quantize_embeddings, embeddings)
-    share = math.ceil(m.n_layers / pp) / m.n_layers                              # layers on one pipeline stage
+def weights_per_chip(m:ModelConfig, fmt, tp:int=1, pp:int=1, ep:int=1, quantize_embeddings:bool=False, embeddings:bool=True) -> float:
+    "Weight bytes on the busiest chip: layers split by pp (the busiest stage holds ceil(L/pp)), sharded by tp, experts by ep."
+    p = weight_bytes_by_part(m, fmt, quantize_embeddings, embeddings)
+    share = math.ceil(m.n_layers / pp) / m.n_layers
     mlp = p['mlp'] / tp / (ep if m.is_moe else 1)
     layers = share * (p['attn'] / tp + mlp + p['router'] + p['norms'])
     ends = (p['embed'] + p['lm_head']) / tp if pp == 1 else max(p['embed'], p['lm_head']) / tp
     return layers + ends
 
-def _act_bytes(m, B, prompt, a, tp=1, flash=True, causal_full=True):
+def kv_bytes_per_token_chip(m:ModelConfig, kv_bytes, tp:int=1, pp:int=1):
+    "KV-cache bytes of one cached token on the busiest chip: K and V × the stage's layers × the chip's KV heads (replicated when tp > KV heads) × head_dim × bytes."
+    return 2 * math.ceil(m.n_layers / pp) * max(m.n_kv_heads / tp, 1) * m.head_dim * np.asarray(kv_bytes, dtype=float)
+
+def kv_bytes_per_seq_chip(m:ModelConfig, ctx, kv_bytes, tp:int=1, pp:int=1, block_size:int|None=VLLM_BLOCK_SIZE):
+    "KV-cache bytes one sequence of `ctx` tokens keeps on the busiest chip: its cached tokens (window, whole blocks) × `kv_bytes_per_token_chip`."
+    return cached_tokens(m, ctx, block_size) * kv_bytes_per_token_chip(m, kv_bytes, tp, pp)
+
+def act_bytes_per_chip(m:ModelConfig, batch, prompt_len, act_bytes, tp:int=1, flash:bool=True, causal_full:bool=True):
     "Estimated live activation bytes per chip at the peak of prefill (see above); arrays broadcast."
-    B, prompt = np.asarray(B, dtype=float), np.asarray(prompt, dtype=float)
+    B, prompt = np.asarray(batch, dtype=float), np.asarray(prompt_len, dtype=float)
     t, hq, hk = B * prompt, m.n_heads / tp, max(m.n_kv_heads / tp, 1)
     ffn = m.intermediate / tp * (m.experts_per_token if m.is_moe else 1)
     widest = np.maximum((hq + 2 * hk) * m.head_dim, 3 * ffn)                     # qkv output, or gate_up + act output
-    act = t * a * (2 * m.hidden + widest) + B * m.vocab / tp * LOGITS_BYTES
-    if not flash: act = act + 2 * B * hq * attention_pairs(prompt, 0, m.sliding_window, causal_full)[0] * a
+    act = t * act_bytes * (2 * m.hidden + widest) + B * m.vocab / tp * LOGITS_BYTES
+    if not flash: act = act + 2 * B * hq * attention_pairs(prompt, 0, m.sliding_window, causal_full)[0] * act_bytes
     return act
+
+MAX_SEQUENCES = 2**62   # the count is capped here, exactly representable as float and int64
+
+def max_concurrent(free_bytes, kv_bytes_per_seq):
+    "Sequences whose caches fit in `free_bytes` (0 where nothing fits), as int64, capped at MAX_SEQUENCES; arrays broadcast."
+    f, k = np.asarray(free_bytes, dtype=float), np.asarray(kv_bytes_per_seq, dtype=float)
+    if (k <= 0).any(): raise ValueError("kv_bytes_per_seq must be > 0")
+    return np.minimum(np.floor(np.maximum(f, 0) / k), float(MAX_SEQUENCES)).astype(np.int64)
+
+# %% ../nbs/05b_llm.ipynb #749345b8
+def _posint(name, v, zero_ok=False):
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)): raise TypeError(f"{name} must be an integer, not {v!r}")
+    if v < (0 if zero_ok else 1): raise ValueError(f"{name} must be {'>= 0' if zero_ok else '>= 1'}, not {v}")
+    return int(v)
+
+def _finite(name, v, lo=0.0, lo_ok=True, hi=math.inf):
+    "Raise unless `v` is a real number in [lo, hi] (or (lo, hi] when not `lo_ok`)."
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
+        raise (TypeError if not isinstance(v, (int, float, np.integer, np.floating)) else ValueError)(f"{name} must be a finite number, not {v!r}")
+    if v < lo or (v == lo and not lo_ok) or v > hi:
+        raise ValueError(f"{name} must be {'>=' if lo_ok else '>'} {lo:g}{'' if hi == math.inf else f' and <= {hi:g}'}, not {v!r}")
+
+# %% ../nbs/05b_llm.ipynb #37b717bd
+OP_NAMES = ('embed', 'norm/attn', 'attn/qkv', 'attn/flash', 'attn/scores', 'attn/softmax', 'attn/values', 'attn/o', 'norm/mlp',
+            'moe/router', 'moe/gate_up', 'moe/act', 'moe/down', 'mlp/gate_up', 'mlp/act', 'mlp/down', 'residual', 'norm/final', 'lm_head')
+
+def _check_overhead(ovh):
+    "Raise unless `ovh` is a finite number >= 0 or a dict of them keyed by op names of `_ops`."
+    items = ovh.items() if isinstance(ovh, dict) else [('op_overhead_s', ovh)]
+    for k, v in items:
+        if isinstance(ovh, dict): check_name(k, OP_NAMES, 'op name in op_overhead_s')
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not math.isfinite(v) or v < 0:
+            raise ValueError(f"op_overhead_s[{k!r}] must be a finite number of seconds >= 0, not {v!r}" if isinstance(ovh, dict)
+                             else f"op_overhead_s must be a finite number of seconds >= 0 (or a dict by op name), not {v!r}")
+
+# %% ../nbs/05b_llm.ipynb #1f253892
+@dataclass(frozen=True)
+class Workload:
+    "What is served: `batch` sequences, each a `prompt_len`-token prompt followed by `gen_len` generated tokens."
+    batch: int = 1
+    prompt_len: int = 1024
+    gen_len: int = 256
+    def __post_init__(self):
+        for n in ('batch', 'prompt_len', 'gen_len'): _posint(n, getattr(self, n))
+
+# %% ../nbs/05b_llm.ipynb #b157aeb9
+@dataclass(frozen=True)
+class Deployment:
+    "How it is served: parallelism, the link, the memory share and KV blocks (vLLM's names and defaults), the attention kernel, the price."
+    engine: str = 'vllm'                 # the serving engine: its fitted kernel efficiency under efficiency='calibrated'
+    tp: int = 1
+    pp: int = 1
+    ep: int = 1
+    microbatches: int|None = None        # pipeline micro-batches; None: min(pp, batch per chip)
+    link: str|None = None                # interconnect name; None: the chip's fastest
+    link_latency_s: float = 0.0          # per collective step (see NCCL_STEP_LATENCY_S)
+    gpu_memory_utilization: float = VLLM_GPU_MEMORY_UTILIZATION
+    block_size: int|None = VLLM_BLOCK_SIZE
+    max_num_batched_tokens: int|None = None   # tokens of the engine's profile run (vLLM's name); None: this workload's prefill
+    reserved_bytes_per_chip: float = 0.0      # memory outside the model and KV cache (CUDA context, workspaces, NCCL, CUDA graphs), B
+    flash_attention: bool = True
+    cuda_graphs: bool = True             # decode steps replayed as CUDA graphs (vLLM's default): Efficiency.graph_op_overhead_s per op
+    causal_full: bool = True             # count masked attention pairs too (FlopCounterMode's convention)
+    price_per_chip_hour: float|None = None
+    def __post_init__(self):
+        check_name(self.engine, ENGINE_NAMES, 'serving engine')
+        for n in ('tp', 'pp', 'ep'): _posint(n, getattr(self, n))
+        if self.microbatches is not None: _posint('microbatches', self.microbatches)
+        if self.block_size is not None: _posint('block_size', self.block_size)
+        if self.max_num_batched_tokens is not None: _posint('max_num_batched_tokens', self.max_num_batched_tokens)
+        _finite('reserved_bytes_per_chip', self.reserved_bytes_per_chip)
+        _finite('gpu_memory_utilization', self.gpu_memory_utilization, 0.0, False, 1.0)
+        _finite('link_latency_s', self.link_latency_s)
+        if self.price_per_chip_hour is not None: _finite('price_per_chip_hour', self.price_per_chip_hour)
+    @property
+    def chips(self) -> int: return self.tp * self.pp * self.ep
+
+# %% ../nbs/05b_llm.ipynb #0b2f087f
+@dataclass(frozen=True)
+class Formats:
+    "Storage formats: the weights (any weight format name), the KV cache, the activations (None: 16-bit, or the weights' float dtype)."
+    weight_format: str = 'bf16'
+    kv_dtype: str = 'bf16'
+    act_dtype: str|None = None
+    quantize_embeddings: bool = False    # embedding and lm_head tables in the weight format too
+    embeddings_in_weights: bool = True   # count the embedding tables in the weight memory
+    def __post_init__(self):
+        weight_format(self.weight_format)
+        check_name(self.kv_dtype, KV_DTYPES, 'KV-cache dtype')
+        if self.act_dtype is not None: dtype(self.act_dtype)
+
+# %% ../nbs/05b_llm.ipynb #22359110
+KERNEL_FAMILIES = ('dense', 'fp8', 'int8', 'int4', 'fp4', 'gguf')   # weight kernels whose efficiency differs (dequantization)
+
+def kernel_family(f) -> str:
+    "The kernel family of weight format `f`: 'dense' (fp32/bf16/fp16), 'gguf' (llama.cpp's block formats), else its storage dtype."
+    f = weight_format(f)
+    if f.dtype in ('fp32', 'bf16', 'fp16'): return 'dense'
+    if 'ggml' in (f.source or '') or 'llama.cpp' in (f.source or ''): return 'gguf'
+    return f.dtype if f.dtype in KERNEL_FAMILIES else 'int4'
+
+@dataclass(frozen=True)
+class Efficiency:
+    """How close real kernels come to the roofs. `Efficiency()` is the bare roofline ('ideal'). A kernel moving `b` bytes takes
+    `(b + bandwidth_half_bytes) / (bandwidth · mem_bw)`: it reaches half of `bandwidth` at `bandwidth_half_bytes`. A GEMM over `M`
+    tokens reaches `compute · M / (M + compute_half_tokens)` of the peak. The quantized projections run at `kernels[family]` of both.
+    Every op instance costs `op_overhead_s` (eager) or `graph_op_overhead_s` (a decode step captured as a CUDA graph), and every
+    collective step `collective_step_s` more."""
+    compute: float = 1.0
+    bandwidth: float = 1.0
+    op_overhead_s: object = 0.0          # s per op instance, or a dict by op name
+    name: str = 'ideal'                  # says where the factors come from; shown in an analysis' notes
+    bandwidth_half_bytes: float = 0.0
+    compute_half_tokens: float = 0.0
+    kernels: dict = field(default_factory=dict)   # kernel family -> fraction of the dense kernel's efficiency
+    graph_op_overhead_s: float|None = None        # per op instance in a CUDA-graph decode step; None: op_overhead_s
+    collective_step_s: float = 0.0
+    def __post_init__(self):
+        _finite('compute efficiency', self.compute, 0.0, False)
+        _finite('bandwidth efficiency', self.bandwidth, 0.0, False)
+        _check_overhead(self.op_overhead_s)
+        for n in ('bandwidth_half_bytes', 'compute_half_tokens', 'collective_step_s'): _finite(n, getattr(self, n))
+        if self.graph_op_overhead_s is not None: _finite('graph_op_overhead_s', self.graph_op_overhead_s)
+        if not isinstance(self.kernels, dict): raise TypeError(f"kernels must be a dict of kernel family -> fraction, not {type(self.kernels).__name__}")
+        for fam, v in self.kernels.items():
+            check_name(fam, KERNEL_FAMILIES, 'kernel family'); _finite(f'kernels[{fam!r}]', v, 0.0, False)
+    def kernel(self, family:str) -> float:
+        "The fraction of the dense kernel's efficiency that `family`'s kernels reach (1 where none is given)."
+        return float(self.kernels.get(family, 1.0))
+    def overhead(self, cuda_graphs:bool):
+        "Fixed seconds per op instance of a decode step, with or without CUDA graphs."
+        return self.op_overhead_s if not cuda_graphs or self.graph_op_overhead_s is None else self.graph_op_overhead_s
+
+EFFICIENCIES = {'ideal': Efficiency()}   # named efficiency models: 'ideal' is the bare roofline; 'calibrated' is read from data
+DEFAULT_EFFICIENCY = 'calibrated'
+ENGINE_NAMES = ('vllm', 'sglang', 'tensorrt-llm', 'llama.cpp', 'mlc-llm', 'exllama', 'lmdeploy', 'gpt-fast', 'generic')
+
+def calibrated_path() -> Path:
+    "The fitted efficiency model, `hwnb/data/efficiency/calibrated.json` (written by `hwnb.llm_fit.save`)."
+    return Path(str(resources.files('hwnb').joinpath('data/efficiency/calibrated.json')))
+
+@functools.lru_cache(maxsize=4)
+def _calibrated_data(path:str) -> dict:
+    p = Path(path)
+    try: d = json.loads(p.read_text(encoding='utf-8'))
+    except (OSError, json.JSONDecodeError) as e: raise ValueError(f"cannot read the calibrated efficiency model {p}: {e}") from None
+    if not isinstance(d, dict) or not isinstance(d.get('generic'), dict) or not isinstance(d.get('engines'), dict):
+        raise ValueError(f"{p} is not a calibrated efficiency model (needs 'generic' and 'engines'); rewrite it with hwnb.llm_fit.save")
+    return d
+
+def calibrated(engine:str='generic', path=None) -> Efficiency:
+    "The fitted efficiency model for `engine`: its kernel factors where it had enough cases, else 'generic' (the name says which)."
+    check_name(engine, ENGINE_NAMES, 'serving engine')
+    d = _calibrated_data(str(path or calibrated_path()))
+    g = d['generic']
+    kern = {f: g[f'kernel_{f}'] for f in ('fp8', 'int8', 'int4', 'gguf') if f'kernel_{f}' in g}
+    base = Efficiency(name='calibrated (generic)', kernels=kern, **{k: v for k, v in g.items() if not k.startswith('kernel_')})
+    if engine not in d['engines']:
+        why = '' if engine == 'generic' else f": {engine} has fewer than {d.get('min_engine_cases', 5)} cases in the validation set"
+        return replace(base, name=f'calibrated (generic{why})')
+    f = d['engines'][engine]
+    return replace(base, compute=base.compute * f['compute'], bandwidth=base.bandwidth * f['bandwidth'], name=f'calibrated ({engine})')
+
+# %% ../nbs/05b_llm.ipynb #e013d9d5
+def efficiency(x=None, engine:str='generic') -> Efficiency:
+    "The `Efficiency` that `x` names: a name in `EFFICIENCIES` (None: the default, 'calibrated'; for `engine`), an `Efficiency`, or a calibration with an `.efficiency()` method."
+    if x is None: x = DEFAULT_EFFICIENCY
+    if isinstance(x, Efficiency): return x
+    if isinstance(x, str):
+        x = check_name(x, [*EFFICIENCIES, 'calibrated'], 'efficiency model')
+        return calibrated(engine) if x == 'calibrated' else EFFICIENCIES[x]
+    if callable(getattr(x, 'efficiency', None)): return x.efficiency()
+    raise TypeError(f"efficiency must be a name ({', '.join(EFFICIENCIES)}), an Efficiency or a calibration, not {type(x).__name__}")
+
+_GROUPS = {'workload': Workload, 'deployment': Deployment, 'formats': Formats}
+_FIELD_GROUP = {f.name: g for g, cls in _GROUPS.items() for f in fields(cls)}
+_COMPUTE, _BANDWIDTH = 'efficiency=Efficiency(compute=...)', 'efficiency=Efficiency(bandwidth=...)'
+_DEPRECATED = {'weight_dtype': 'weight_format', 'mem_util': 'gpu_memory_utilization', 'compute_eff': _COMPUTE, 'bw_eff': _BANDWIDTH}
+
+def inputs(where:str='analyze', workload=None, deployment=None, formats=None, efficiency_=None, **kw) -> tuple:
+    "(Workload, Deployment, Formats, Efficiency) from the grouped inputs, and keyword arguments that override their fields."
+    new = {k: v for k, v in kw.items() if k in _FIELD_GROUP or k == 'op_overhead_s'}
+    old = renamed({k: v for k, v in kw.items() if k not in new}, _DEPRECATED, where)
+    clash = set(old) & set(new)
+    if clash: raise TypeError(f"{where}(): {sorted(clash)[0]!r} given twice (once under a deprecated name)")
+    kw = {**new, **old}
+    groups = dict(workload=workload or Workload(), deployment=deployment or Deployment(), formats=formats or Formats())
+    for g, cls in _GROUPS.items():
+        if not isinstance(groups[g], cls): raise TypeError(f"{where}(): {g} must be a {cls.__name__}, not {type(groups[g]).__name__}")
+        mine = {k: v for k, v in kw.items() if _FIELD_GROUP.get(k) == g}
+        if mine: groups[g] = replace(groups[g], **mine)
+    hand = _COMPUTE in kw or _BANDWIDTH in kw or 'op_overhead_s' in kw
+    e = efficiency('ideal' if efficiency_ is None and hand else efficiency_, groups['deployment'].engine)   # hand-set factors build on the bare roofline
+    if _COMPUTE in kw or _BANDWIDTH in kw:
+        e = replace(e, compute=kw.get(_COMPUTE, e.compute), bandwidth=kw.get(_BANDWIDTH, e.bandwidth), name='custom')
+    if 'op_overhead_s' in kw: e = replace(e, op_overhead_s=kw['op_overhead_s'], name='custom' if e.name == 'ideal' else e.name)
+    return groups['workload'], groups['deployment'], groups['formats'], e
+
+# %% ../nbs/05b_llm.ipynb #e76989f0
+def _default_act(f:WeightFormat, act_dtype):
+    return act_dtype or ('fp16' if f.dtype == 'fp16' else 'fp32' if f.dtype == 'fp32' else 'bf16')
+
+def _check_points(m, B, P, G):
+    "Raise unless the workload arrays are whole numbers >= 1 within the model's context."
+    for n, v in (('batch', B), ('prompt_len', P), ('gen_len', G)):
+        if not np.isfinite(v).all() or (v < 1).any() or (v != np.round(v)).any():
+            raise ValueError(f"{n} must be whole numbers >= 1; got {v[~np.isfinite(v) | (v < 1) | (v != np.round(v))][:3].tolist()}")
+    if (P + G > m.max_positions).any():
+        raise ValueError(f"prompt_len + gen_len = {int((P + G).max())} exceeds {m.name}'s max_position_embeddings ({m.max_positions})")
+
+# %% ../nbs/05b_llm.ipynb #7753cf25
+TPOT_SAMPLES = 8   # cache lengths over the generation at which the decode step is averaged into tpot_s
+
+def evaluate(m:ModelConfig, hws, weight_formats, kv_dtypes, H, F, K, B, P, G,
+             deployment:Deployment=Deployment(), formats:Formats=Formats(), efficiency:Efficiency=Efficiency()) -> dict:
+    "Every quantity of the deployment model at many points at once (see above): a dict of arrays, one entry per point."
+    d, fm, e = deployment, formats, efficiency
+    H, F, K = (np.asarray(x, dtype=np.int64) for x in (H, F, K))
+    B, P, G = (np.asarray(x, dtype=float) for x in (B, P, G))
+    _check_points(m, B, P, G)
+    check_parallel(m, d.tp, d.pp, d.ep)
+    fmts = [weight_format(f) for f in weight_formats]
+    for k in kv_dtypes: check_name(k, KV_DTYPES, 'KV-cache dtype')
+    acts = [_default_act(f, fm.act_dtype) for f in fmts]
+    peak = np.array([[h.peak_flops(a) for a in acts] for h in hws])[H, F]       # the roof of the dtype kernels compute in
+    bw = np.array([h.mem_bw for h in hws])[H]
+    cap = np.array([h.mem_capacity for h in hws], dtype=float)[H]
+    usable = cap * d.gpu_memory_utilization - d.reserved_bytes_per_chip
+    chips = d.chips
+    link = np.array([link_bw(h, d.link) for h in hws])[H] if chips > 1 else np.ones(len(H))
+    wb = np.array([f.bytes_per_weight for f in fmts])[F]
+    a = np.array([dtype(x).bytes for x in acts])[F]
+    hi_b = np.maximum(2.0, wb)
+    emb_b = wb if fm.quantize_embeddings else hi_b
+    kv_b = np.array([dtype(k).bytes for k in kv_dtypes])[K]
+    Br = np.ceil(B / d.ep)                                                       # sequences per chip for attention
+    mb = np.minimum(d.pp, Br) if d.microbatches is None else np.full_like(Br, d.microbatches)
+    if (mb > Br).any(): raise ValueError(f"microbatches must be between 1 and the batch per chip ({int(Br.min())}), not {d.microbatches}")
+    Bm = np.ceil(Br / mb)
+    kern = np.array([e.kernel(kernel_family(f)) for f in fmts])[F]
+    targs = (peak, bw, link, d.link_latency_s, d.tp, d.ep, e, kern)
+    def step(q, c, ovh):             # a pass of all micro-batches: (mb + pp − 1) stage times, plus one activation hop per stage boundary
+        T = _pass_time(_ops(m, Bm, q, c, wb, a, kv_b, emb_b, hi_b, d.tp, d.ep, d.flash_attention, d.causal_full), *targs, ovh=ovh)
+        return (mb + d.pp - 1) * T / d.pp + (d.pp - 1) * (Bm * q * m.hidden * a / link + d.link_latency_s)
+    prefill, decode = step(P, 0, e.op_overhead_s), step(1, P, e.overhead(d.cuda_graphs))
+    tpot = sum(step(1, P + s * (G - 1) / (TPOT_SAMPLES - 1), e.overhead(d.cuda_graphs)) for s in range(TPOT_SAMPLES)) / TPOT_SAMPLES
+    e2e = prefill + (G - 1) * tpot
+    w_chip = np.array([weights_per_chip(m, f, d.tp, d.pp, d.ep, fm.quantize_embeddings, fm.embeddings_in_weights) for f in fmts])[F]
+    kv_seq = kv_bytes_per_seq_chip(m, P + G, kv_b, d.tp, d.pp, d.block_size)
+    act_chip = (act_bytes_per_chip(m, Br, P, a, d.tp, d.flash_attention, d.causal_full) if d.max_num_batched_tokens is None else   # as vLLM: the peak
+                act_bytes_per_chip(m, np.ones_like(Br), np.full_like(P, d.max_num_batched_tokens), a, d.tp, d.flash_attention, d.causal_full))  # of its profile run
+    mem = w_chip + Br * kv_seq + act_chip
+    fits = mem <= usable
+    free = np.maximum(usable - w_chip - act_chip, 0)                              # what the KV pool may take
+    blk = d.block_size or 1
+    blocks = np.floor(free / (blk * kv_bytes_per_token_chip(m, kv_b, d.tp, d.pp)))
+    no = lambda x: np.where(fits, x, np.nan)                                      # a plan that does not fit has no speed, cost or energy
+    tdp = np.array([np.nan if h.tdp_w is None else h.tdp_w for h in hws])[H]
+    price = np.nan if d.price_per_chip_hour is None else d.price_per_chip_hour
+    toks = B * G
+    return dict(act_dtype=np.array(acts, dtype=object)[F], prefill_s=no(prefill), decode_s=no(decode), tpot_s=no(tpot), e2e_s=no(e2e),
+                tokens_per_s=no(B / tpot), decode_tokens_per_s=no(1 / tpot), throughput_tokens_per_s=no(toks / e2e),
+                weight_bytes_per_chip=w_chip, kv_bytes_per_chip=Br * kv_seq, act_bytes_per_chip=act_chip, mem_per_chip=mem,
+                mem_usable_per_chip=usable, mem_capacity_per_chip=cap, reserved_bytes_per_chip=np.full_like(cap, d.reserved_bytes_per_chip),
+                fits=fits, max_batch=d.ep * max_concurrent(free, kv_seq), max_concurrency=d.ep * free / kv_seq,
+                kv_capacity_blocks=d.ep * blocks, kv_capacity_tokens=d.ep * blocks * blk,
+                energy_j_per_mtok=no(chips * tdp * e2e / toks * 1e6), cost_per_mtok=no(chips * price * e2e / 3600 / toks * 1e6))
+
+# %% ../nbs/05b_llm.ipynb #a094606b
+MAX_CHIPS = 4096   # the largest deployment the fewest-chips search considers (tp · pp · ep)
+
+def _divisors(n:int) -> list:
+    small = [k for k in range(1, math.isqrt(n) + 1) if not n % k]
+    return sorted(set(small + [n // k for k in small]))
+
+def min_chips(m:ModelConfig, fmt, batch:int, ctx:int, kv_bytes:float, act_bytes:float, usable:float, ep:int=1,
+              d:Deployment=Deployment(), f:Formats=Formats()) -> tuple:
+    "(chips, tp, pp): the fewest chips tp·pp·ep whose busiest chip holds weights, KV and activations; the largest tp among equals; (None, None, None) if none up to MAX_CHIPS."
+    tps = [t for t in _divisors(m.n_heads) if not (m.n_kv_heads % t and t % m.n_kv_heads) and t * ep <= MAX_CHIPS]
+    Bc = math.ceil(batch / ep)
+    best = (None, None, None)
+    for t in tps:
+        act = float(act_bytes_per_chip(m, Bc, ctx, act_bytes, t, d.flash_attention, d.causal_full))
+        need = lambda p: (weights_per_chip(m, fmt, t, p, ep, f.quantize_embeddings, f.embeddings_in_weights)
+                          + Bc * float(kv_bytes_per_seq_chip(m, ctx, kv_bytes, t, p, d.block_size)) + act)
+        lo, hi = 1, min(m.n_layers, MAX_CHIPS // (t * ep))
+        if hi < 1 or need(hi) > usable: continue                     # need falls as pp grows: even the deepest split does not fit
+        while lo < hi:                                               # the smallest pp that fits
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if need(mid) <= usable else (mid + 1, hi)
+        n = t * lo * ep
+        if best[0] is None or n < best[0] or (n == best[0] and t > best[1]): best = (n, t, lo)
+    return best
 
 # %% ../nbs/05b_llm.ipynb #d207f867
 @dataclass(frozen=True)
@@ -169,162 +485,120 @@ class LLMAnalysis:
     kv_bytes: float                     # whole cache at the end of generation, all sequences (paged)
     kv_bytes_per_token: float
     weight_bytes_per_chip: float; kv_bytes_per_chip: float; act_bytes_per_chip: float
-    mem_per_chip: float; mem_usable_per_chip: float
+    mem_per_chip: float; mem_usable_per_chip: float; mem_capacity_per_chip: float
+    reserved_bytes_per_chip: float      # memory outside the model and KV cache, counted out of the usable share
     fits: bool
-    min_chips: int|None                 # fewest chips that hold it; None if none up to the model's limits
+    min_chips: int|None                 # fewest chips that hold it; None if none up to MAX_CHIPS
     min_chips_tp_pp: tuple              # (tp, pp) of that smallest deployment, tensor-parallel preferred; (None, None) if none
     max_batch: int                      # concurrent sequences of prompt_len + gen_len that fit
-    prefill_s: float; decode_s: float; tpot_s: float; e2e_s: float; tokens_per_s: float
+    max_concurrency: float              # the same, unrounded: vLLM's "Maximum concurrency" at prompt_len + gen_len tokens
+    kv_capacity_blocks: int             # KV blocks the free memory holds (vLLM's "# GPU blocks"), over the deployment
+    kv_capacity_tokens: int             # tokens those blocks hold (vLLM's "GPU KV cache size: N tokens")
+    # speeds, cost and energy are None for a plan that does not fit (see notes)
+    prefill_s: float|None; decode_s: float|None; tpot_s: float|None; e2e_s: float|None
+    tokens_per_s: float|None            # decode throughput: batch / tpot_s
+    decode_tokens_per_s: float|None     # per sequence: 1 / tpot_s
+    throughput_tokens_per_s: float|None # all sequences, prefill included: batch · gen_len / e2e_s
     energy_j_per_mtok: float|None; cost_per_mtok: float|None
-    layers: object = field(repr=False, compare=False, default=None)     # per-op DataFrame, OP_SCHEMA columns
+    efficiency: str = 'ideal'           # the efficiency model the times come from
+    ops: object = field(repr=False, compare=False, default=None)     # per-op DataFrame, OP_SCHEMA columns (hwnb.core.check_ops)
     notes: tuple = ()
 
     @property
-    def ttft_s(self) -> float: return self.prefill_s
+    def ttft_s(self) -> float|None: return self.prefill_s
+
+    @property
+    def energy_kwh_per_mtok(self) -> float|None:
+        "Energy per million output tokens in kWh (None without a TDP)."
+        return None if self.energy_j_per_mtok is None else self.energy_j_per_mtok / J_PER_KWH
+
+    @property
+    def layers(self):
+        "Deprecated: the op table is `.ops`."
+        import warnings
+        warnings.warn("LLMAnalysis.layers is deprecated, use .ops", DeprecationWarning, stacklevel=2)
+        return self.ops
 
     def summary(self) -> 'pd.Series':
         "The scalar results as a pandas Series."
         import pandas as pd
-        return pd.Series({k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ('layers', 'notes')})
-
-# %% ../nbs/05b_llm.ipynb #d6c73ced
-def _posint(name, v, zero_ok=False):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)): raise TypeError(f"{name} must be an integer, not {v!r}")
-    if v < (0 if zero_ok else 1): raise ValueError(f"{name} must be {'>= 0' if zero_ok else '>= 1'}, not {v}")
-    return int(v)
-
-_OP_NAMES = ('embed', 'norm/attn', 'attn/qkv', 'attn/flash', 'attn/scores', 'attn/softmax', 'attn/values', 'attn/o', 'norm/mlp',
-             'moe/router', 'moe/gate_up', 'moe/act', 'moe/down', 'mlp/gate_up', 'mlp/act', 'mlp/down', 'residual', 'norm/final', 'lm_head')
-
-def _check_overhead(ovh):
-    "Raise unless `ovh` is a finite number >= 0 or a dict of them keyed by op names of `_ops`."
-    items = ovh.items() if isinstance(ovh, dict) else [('op_overhead_s', ovh)]
-    for k, v in items:
-        if isinstance(ovh, dict): check_name(k, _OP_NAMES, 'op name in op_overhead_s')
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not math.isfinite(v) or v < 0:
-            raise ValueError(f"op_overhead_s[{k!r}] must be a finite number of seconds >= 0, not {v!r}" if isinstance(ovh, dict)
-                             else f"op_overhead_s must be a finite number of seconds >= 0 (or a dict by op name), not {v!r}")
-
-def _default_act(f:WeightFormat, act_dtype):
-    return act_dtype or ('fp16' if f.dtype == 'fp16' else 'fp32' if f.dtype == 'fp32' else 'bf16')
-
-def _min_chips(m, f, B, ctx, kv_b, a, usable, ep, block_size, flash, causal_full, qe, emb, limit=4096):
-    "(chips, tp, pp): the fewest chips tp·pp·ep whose busiest chip holds weights, KV and activations; the largest tp among equals."
-    tps = [t for t in range(1, m.n_heads + 1) if not m.n_heads % t and not (m.n_kv_heads % t and t % m.n_kv_heads)]
-    for n in sorted({t * p for t in tps for p in range(1, m.n_layers + 1) if t * p * ep <= limit}):
-        for t in sorted(tps, reverse=True):
-            if n % t or n // t > m.n_layers: continue
-            p = n // t
-            need = (_weights_per_chip(m, f, t, p, ep, qe, emb)
-                    + math.ceil(B / ep) * cached_tokens(m, ctx, block_size) * 2 * math.ceil(m.n_layers / p) * max(m.n_kv_heads / t, 1) * m.head_dim * kv_b
-                    + float(_act_bytes(m, math.ceil(B / ep), ctx, a, t, flash, causal_full)))
-            if need <= usable: return n * ep, t, p
-    return None, None, None
+        return pd.Series({k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ('ops', 'notes')})
 
 # %% ../nbs/05b_llm.ipynb #555d7353
-def analyze(model, hw='h100-sxm', batch:int=1, prompt_len:int=1024, gen_len:int=256, weight_dtype='bf16', kv_dtype:str='bf16',
-            act_dtype:str|None=None, tp:int=1, pp:int=1, ep:int=1, microbatches:int|None=None, flash_attention:bool=True,
-            causal_full:bool=True, quantize_embeddings:bool=False, embeddings_in_weights:bool=True,
-            block_size:int|None=VLLM_BLOCK_SIZE, mem_util:float=VLLM_GPU_MEMORY_UTILIZATION, compute_eff:float=1.0,
-            bw_eff:float=1.0, link:str|None=None, link_latency_s:float=0.0, price_per_chip_hour:float|None=None,
-            op_overhead_s:float|dict=0.0) -> LLMAnalysis:
-    "Memory, fit, latency, throughput, cost and energy of serving `model` on `hw`; `weight_dtype` takes any weight format name."
-    m, hw, f = get_model(model) if not isinstance(model, ModelConfig) else model, get_hw(hw), weight_format(weight_dtype)
-    B, P, G = _posint('batch', batch), _posint('prompt_len', prompt_len), _posint('gen_len', gen_len)
-    if P + G > m.max_positions:
-        raise ValueError(f"prompt_len + gen_len = {P + G} exceeds {m.name}'s max_position_embeddings ({m.max_positions})")
-    _check_parallel(m, tp, pp, ep)
-    check_name(kv_dtype, KV_DTYPES, 'KV-cache dtype')
-    act = _default_act(f, act_dtype)
-    peak = hw.peak_flops(act)                                   # raises if the chip has no units for act_dtype
-    for n, v in (('compute_eff', compute_eff), ('bw_eff', bw_eff), ('mem_util', mem_util)):
-        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0): raise ValueError(f"{n} must be a finite number > 0, not {v!r}")
-    if mem_util > 1: raise ValueError(f"mem_util is a fraction of memory, at most 1, not {mem_util}")
-    if link_latency_s < 0 or not math.isfinite(link_latency_s): raise ValueError("link_latency_s must be >= 0")
-    _check_overhead(op_overhead_s)
-    if price_per_chip_hour is not None and not (math.isfinite(price_per_chip_hour) and price_per_chip_hour >= 0):
-        raise ValueError("price_per_chip_hour must be >= 0")
-    chips = tp * pp * ep
-    link_bw = _link_bw(hw, link) if chips > 1 else 1.0
-    a, kv_b = dtype(act).bytes, dtype(kv_dtype).bytes
-    hi_b = max(2.0, f.bytes_per_weight)
-    emb_b = f.bytes_per_weight if quantize_embeddings else hi_b
-    Br = math.ceil(B / ep)                                      # sequences per chip for attention (data-parallel under ep)
-    mb = microbatches or min(pp, Br)
-    if not 1 <= mb <= Br: raise ValueError(f"microbatches must be between 1 and the batch per chip ({Br}), not {mb}")
-    Bm = math.ceil(Br / mb)
-    bw = hw.mem_bw
-    targs = (peak, bw, link_bw, link_latency_s, tp, ep)
-    tkw = dict(ce=compute_eff, be=bw_eff, ovh=op_overhead_s)
-    hop = lambda q: (pp - 1) * (Bm * q * m.hidden * a / link_bw + link_latency_s)        # activations across stage boundaries
-    def step(q, c):
-        T = _pass_time(_ops(m, Bm, q, c, f, a, kv_b, emb_b, hi_b, tp, ep, flash_attention, causal_full), *targs, **tkw)
-        return (mb + pp - 1) * T / pp + hop(q)
-    prefill_s, decode_s = float(step(P, 0)), float(step(1, P))
-    tpot_s = float(np.mean(step(1, P + np.linspace(0, G - 1, 8))))
-    e2e_s = prefill_s + (G - 1) * tpot_s
-    # memory
-    kvt = kv_bytes_per_token(m, kv_dtype)
-    ctx = P + G
-    kv_seq_chip = cached_tokens(m, ctx, block_size) * 2 * math.ceil(m.n_layers / pp) * max(m.n_kv_heads / tp, 1) * m.head_dim * kv_b
-    w_chip = _weights_per_chip(m, f, tp, pp, ep, quantize_embeddings, embeddings_in_weights)
-    act_chip = float(_act_bytes(m, Br, P, a, tp, flash_attention, causal_full))
-    usable = hw.mem_capacity * mem_util
-    mem = w_chip + Br * kv_seq_chip + act_chip
-    max_batch = ep * max_sequences(usable - w_chip - act_chip, kv_seq_chip)
-    notes = []
-    n_min, tp_min, pp_min = _min_chips(m, f, B, ctx, kv_b, a, usable, ep, block_size, flash_attention, causal_full, quantize_embeddings, embeddings_in_weights)
-    tdp = hw.tdp_w
-    if tdp is None: notes.append(f"{hw.name} publishes no TDP: no energy figure")
-    if price_per_chip_hour is None: notes.append("no price_per_chip_hour given: no cost figure")
-    toks = B * G
+def analyze(model, hw=None, workload:Workload|None=None, deployment:Deployment|None=None, formats:Formats|None=None,
+            efficiency=None, **kw) -> LLMAnalysis:
+    "Memory, fit, latency, throughput, cost and energy of serving `model` on `hw` (default: the settings' hardware). Keyword arguments set fields of `Workload`, `Deployment`, `Formats`, or `op_overhead_s`."
+    m = model if isinstance(model, ModelConfig) else get_model(model)
+    hw = get_hw(setting('hardware') if hw is None else hw)
+    w, d, fm, e = inputs('analyze', workload, deployment, formats, efficiency, **kw)
+    f = weight_format(fm.weight_format)
+    r = {k: v[0] for k, v in evaluate(m, [hw], [f.name], [fm.kv_dtype], [0], [0], [0], [w.batch], [w.prompt_len], [w.gen_len], d, fm, e).items()}
+    act = r['act_dtype']
+    a, kv_b = dtype(act).bytes, dtype(fm.kv_dtype).bytes
+    ctx = w.prompt_len + w.gen_len
+    n_min, tp_min, pp_min = min_chips(m, f, w.batch, ctx, kv_b, a, float(r['mem_usable_per_chip']), d.ep, d, fm)
+    notes = [f"efficiency model: {e.name} (compute {e.compute:g}, bandwidth {e.bandwidth:g} of the roofs)"]
+    if not r['fits']:
+        more = f"; it fits on {n_min} chips (tp={tp_min}, pp={pp_min})" if n_min else "; no split up to MAX_CHIPS holds it"
+        notes.append(f"does not fit: {r['mem_per_chip'] / 1e9:.1f} GB needed per chip, {r['mem_usable_per_chip'] / 1e9:.1f} GB usable{more}. "
+                     "No speed, cost or energy is reported for it; the op table's times are what its ops would take")
+    if hw.tdp_w is None: notes.append(f"{hw.name} publishes no TDP: no energy figure")
+    if d.price_per_chip_hour is None: notes.append("no price_per_chip_hour given: no cost figure")
+    opt = lambda x: None if not math.isfinite(x) else float(x)
     res = LLMAnalysis(
-        model=m.name, hw=hw.name, batch=B, prompt_len=P, gen_len=G, weight_format=f.name, kv_dtype=kv_dtype, act_dtype=act,
-        tp=tp, pp=pp, ep=ep, chips=chips, params_total=params_total(m), params_active=params_active(m),
-        weight_bytes=weight_bytes(m, f, quantize_embeddings, embeddings_in_weights),
-        kv_bytes=float(B * cached_tokens(m, ctx, block_size) * kvt), kv_bytes_per_token=float(kvt),
-        weight_bytes_per_chip=float(w_chip), kv_bytes_per_chip=float(Br * kv_seq_chip), act_bytes_per_chip=act_chip,
-        mem_per_chip=float(mem), mem_usable_per_chip=float(usable), fits=bool(mem <= usable),
-        min_chips=n_min, min_chips_tp_pp=(tp_min, pp_min),
-        max_batch=int(max_batch), prefill_s=prefill_s, decode_s=decode_s, tpot_s=tpot_s, e2e_s=e2e_s, tokens_per_s=B / tpot_s,
-        energy_j_per_mtok=None if tdp is None else chips * tdp * e2e_s / toks * 1e6,
-        cost_per_mtok=None if price_per_chip_hour is None else chips * price_per_chip_hour * e2e_s / 3600 / toks * 1e6,
-        layers=None, notes=tuple(notes))
-    table = _table(m, hw, f, act, kv_dtype, Bm, P, a, kv_b, emb_b, hi_b, tp, ep, flash_attention, causal_full, targs, tkw)
-    return _replace_layers(res, table)
+        model=m.name, hw=hw.name, batch=w.batch, prompt_len=w.prompt_len, gen_len=w.gen_len, weight_format=f.name, kv_dtype=fm.kv_dtype,
+        act_dtype=act, tp=d.tp, pp=d.pp, ep=d.ep, chips=d.chips, params_total=params_total(m), params_active=params_active(m),
+        weight_bytes=weight_bytes(m, f, fm.quantize_embeddings, fm.embeddings_in_weights),
+        kv_bytes=float(w.batch * cached_tokens(m, ctx, d.block_size) * kv_bytes_per_token(m, fm.kv_dtype)),
+        kv_bytes_per_token=float(kv_bytes_per_token(m, fm.kv_dtype)),
+        **{k: float(r[k]) for k in ('weight_bytes_per_chip', 'kv_bytes_per_chip', 'act_bytes_per_chip', 'mem_per_chip', 'mem_usable_per_chip',
+                                    'mem_capacity_per_chip', 'reserved_bytes_per_chip', 'max_concurrency')},
+        **{k: opt(r[k]) for k in ('prefill_s', 'decode_s', 'tpot_s', 'e2e_s', 'tokens_per_s', 'decode_tokens_per_s', 'throughput_tokens_per_s')},
+        fits=bool(r['fits']), min_chips=n_min, min_chips_tp_pp=(tp_min, pp_min), max_batch=int(r['max_batch']),
+        kv_capacity_blocks=int(r['kv_capacity_blocks']), kv_capacity_tokens=int(r['kv_capacity_tokens']),
+        energy_j_per_mtok=opt(r['energy_j_per_mtok']), cost_per_mtok=opt(r['cost_per_mtok']), efficiency=e.name, notes=tuple(notes))
+    return replace(res, ops=op_table(m, hw, w, d, fm, e))
 
 # %% ../nbs/05b_llm.ipynb #987e8fa1
-QUANTIZED_OPS = ('attn/qkv', 'attn/o', 'mlp/gate_up', 'mlp/down', 'moe/gate_up', 'moe/down')   # the ops whose weights are in the weight format
-
-def _table(m, hw, f, act, kv_dtype, Bm, P, a, kv_b, emb_b, hi_b, tp, ep, flash, causal_full, targs, tkw):
-    "The per-op DataFrame of prefill and decode, in hwnb.core.OP_SCHEMA columns."
+def op_table(m:ModelConfig, hw:Hardware, w:Workload=Workload(), d:Deployment=Deployment(), fm:Formats=Formats(), e:Efficiency=Efficiency()):
+    "The per-op DataFrame of one micro-batch's prefill and decode on the busiest chip, in hwnb.core.OP_SCHEMA columns (passes check_ops)."
     import pandas as pd
+    f = weight_format(fm.weight_format)
+    act = _default_act(f, fm.act_dtype)
+    a, kv_b, wb = dtype(act).bytes, dtype(fm.kv_dtype).bytes, f.bytes_per_weight
+    hi_b = max(2.0, wb)
+    emb_b = wb if fm.quantize_embeddings else hi_b
+    Br = math.ceil(w.batch / d.ep)
+    Bm = math.ceil(Br / (d.microbatches or min(d.pp, Br)))
+    peak, bw = hw.peak_flops(act), hw.mem_bw
+    targs = (peak, bw, link_bw(hw, d.link) if d.chips > 1 else 1.0, d.link_latency_s, d.tp, d.ep, e, e.kernel(kernel_family(f)))
     rows = []
-    for phase, q, c in (('prefill', P, 0), ('decode', 1, P)):
-        for o in _ops(m, Bm, q, c, f, a, kv_b, emb_b, hi_b, tp, ep, flash, causal_full):
-            t1 = float(_op_time(o, *targs, **tkw))
-            fl, by = float(o.flops) * o.count, float(o.bytes) * o.count
+    for phase, q, c in (('prefill', w.prompt_len, 0), ('decode', 1, w.prompt_len)):
+        ovh = e.op_overhead_s if phase == 'prefill' else e.overhead(d.cuda_graphs)
+        for o in _ops(m, Bm, q, c, wb, a, kv_b, emb_b, hi_b, d.tp, d.ep, d.flash_attention, d.causal_full):
+            t = float(_op_time(o, *targs, ovh=ovh)) * o.count
             comm = o.kind != 'compute'
-            rows.append(dict(op=o.op, module=o.module, phase=phase, shape=tuple(int(round(float(s))) for s in o.shape),
-                             dtype=act, weight_format=f.name if o.op in QUANTIZED_OPS else None,
-                             flops=fl, bytes=by, intensity=fl / by if by else 0.0, known=True, time_s=t1 * o.count,
-                             overhead_s=_overhead(o, tkw['ovh']) * o.count,
-                             count=o.count, bound='network' if comm else ('compute' if fl / (targs[0] * tkw['ce']) >= by / (targs[1] * tkw['be']) else 'memory')))
-    df = pd.DataFrame(rows)
-    df['achieved_flops_s'] = df.flops / df.time_s
-    df['achieved_bytes_s'] = df.bytes / df.time_s
-    att = np.minimum(targs[0], targs[1] * df.intensity)
-    df['roof_fraction'] = np.where(df.bound == 'network', 1.0, np.where(att > 0, df.achieved_flops_s / np.where(att > 0, att, 1), 1.0))
-    gather = (df.flops == 0) & (df.bound != 'network')
-    df.loc[gather, 'roof_fraction'] = df.achieved_bytes_s[gather] / targs[1]          # gathers: against the bandwidth roof
-    df['source'] = 'predicted'
-    df['hw'] = hw.name
-    df.attrs = dict(model=m.name, hw=hw.name, compute_eff=tkw['ce'], bw_eff=tkw['be'], op_overhead_s=tkw['ovh'], act_dtype=act, kv_dtype=kv_dtype)
-    return df
+            rows.append(dict(op=o.op, module=o.module, phase=phase, shape=tuple(int(round(float(s))) for s in o.shape), dtype=act,
+                             weight_format=f.name if o.op in QUANTIZED_OPS else None, flops=float(o.flops) * o.count,
+                             bytes=0.0 if comm else float(o.bytes) * o.count, link_bytes=float(o.bytes) * o.count if comm else 0.0,
+                             link_s=t if comm else 0.0, known=True, time_s=t, overhead_s=_overhead(o, ovh) * o.count, count=o.count))
+    df = derive(pd.DataFrame(rows), peak, bw).drop(columns='attainable_flops_s')   # roof fractions against the datasheet roofs
+    comm = df['link_bytes'].to_numpy() > 0
+    derated = df['flops'] / (peak * e.compute) >= df['bytes'] / (bw * e.bandwidth)  # bound: the roof that sets the (derated) time
+    df['bound'] = pd.Series(np.where(derated, 'compute', 'memory'), dtype=object).where(~comm, None)
+    df.loc[comm, 'roof_fraction'] = np.nan                                             # a collective is on no roof: see link_s
+    df = df.assign(source='predicted', hw=hw.name)
+    df.attrs = dict(model=m.name, hw=hw.name, compute_eff=e.compute, bw_eff=e.bandwidth, op_overhead_s=e.op_overhead_s, efficiency=e.name,
+                    act_dtype=act, kv_dtype=fm.kv_dtype)
+    return check_ops(df, kind='timed')
 
-def _replace_layers(res, table):
-    from dataclasses import replace
-    return replace(res, layers=table)
+# %% ../nbs/05b_llm.ipynb #6140b50a
+def memory_breakdown(a:LLMAnalysis) -> 'pd.DataFrame':
+    "What one chip of analysis `a` holds (weights, KV cache, activations) and its limits (capacity, usable), in bytes."
+    import pandas as pd
+    return pd.DataFrame(dict(part=['weights', 'KV cache', 'activations', 'capacity', 'usable'],
+                             kind=['held'] * 3 + ['limit'] * 2,
+                             bytes=[a.weight_bytes_per_chip, a.kv_bytes_per_chip, a.act_bytes_per_chip, a.mem_capacity_per_chip, a.mem_usable_per_chip]))
 
 # %% ../nbs/05b_llm.ipynb #f68f19eb
 def expected_tokens(alpha, gamma):
@@ -343,6 +617,43 @@ def speculative_speedup(alpha, gamma, c):
     r = np.asarray(expected_tokens(alpha, gamma)) / (np.asarray(gamma, dtype=float) * cc + 1)
     return r.item() if r.ndim == 0 else r
 
+# %% ../nbs/05b_llm.ipynb #7210d5f5
+def speculative_tokens_per_s(a:LLMAnalysis, alpha, gamma, c) -> float:
+    "Decode tokens/s of analysis `a` with speculative decoding: `a.tokens_per_s` × `speculative_speedup(alpha, gamma, c)`."
+    return float(a.tokens_per_s * speculative_speedup(alpha, gamma, c))
+
+# %% ../nbs/05b_llm.ipynb #0bd32c06
+CURVE_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)   # the batch sizes of a default curve
+
+def curve(model, hw=None, batch=CURVE_BATCHES, efficiency=None, **kw) -> 'pd.DataFrame':
+    "TPOT against throughput over `batch` sizes for `model` on `hw` (other keywords as `analyze`): one row per batch, speeds NaN where it does not fit."
+    import pandas as pd
+    m = model if isinstance(model, ModelConfig) else get_model(model)
+    h = get_hw(setting('hardware') if hw is None else hw)
+    w, d, fm, e = inputs('curve', None, None, None, efficiency, **kw)
+    B = np.unique(np.asarray(batch, dtype=float).ravel())
+    n = len(B)
+    r = evaluate(m, [h], [fm.weight_format], [fm.kv_dtype], np.zeros(n), np.zeros(n), np.zeros(n), B, np.full(n, w.prompt_len), np.full(n, w.gen_len), d, fm, e)
+    df = pd.DataFrame(dict(batch=B.astype(np.int64), fits=r['fits'], ttft_s=r['prefill_s'], tpot_s=r['tpot_s'], e2e_s=r['e2e_s'],
+                           tokens_per_s=r['tokens_per_s'], throughput_tokens_per_s=r['throughput_tokens_per_s'], mem_per_chip=r['mem_per_chip']))
+    df.attrs = dict(model=m.name, hw=h.name, efficiency=e.name, prompt_len=w.prompt_len, gen_len=w.gen_len, chips=d.chips)
+    return df
+
+# %% ../nbs/05b_llm.ipynb #5e1711df
+def curve_chart(c:'pd.DataFrame'):
+    "Altair chart of a `curve`: time per output token (ms) against decode throughput (tokens/s), one point per batch size."
+    import altair as alt
+    ok = c[c.fits].assign(tpot_ms=lambda d: d.tpot_s * 1e3)
+    left = int((~c.fits).sum())
+    a = c.attrs
+    title = f"{a.get('model')} on {a.get('chips', 1)} x {a.get('hw')} ({a.get('efficiency')})" + (f"; {left} batch sizes do not fit" if left else '')
+    base = alt.Chart(ok).encode(x=alt.X('tokens_per_s:Q', title='decode throughput (tokens/s, all sequences)'),
+                                y=alt.Y('tpot_ms:Q', title='time per output token (ms)'),
+                                tooltip=['batch', alt.Tooltip('tpot_ms:Q', format='.2f'), alt.Tooltip('tokens_per_s:Q', format=',.0f'),
+                                         alt.Tooltip('ttft_s:Q', format='.3f')])
+    return (base.mark_line() + base.mark_point(filled=True) + base.mark_text(dy=-8, fontSize=9).encode(text='batch:Q')).properties(
+        title=title, width=420, height=260)
+
 # %% ../nbs/05b_llm.ipynb #5d4c7a16
 @dataclass(frozen=True)
 class Calibration:
@@ -357,9 +668,13 @@ class Calibration:
     op_overhead_s: object = 0.0   # the fixed per-op cost the predicted table was made with (s, or a dict by op)
     per_call_s: float|None = None # with fit_overhead: the fitted fixed cost per measured call, s
 
+    def efficiency(self) -> Efficiency:
+        "This calibration as an `Efficiency`, for `analyze(efficiency=...)`."
+        return Efficiency(self.compute_eff, self.bw_eff, self.op_overhead_s, name='measured calibration')
+
     def kwargs(self) -> dict:
         "`analyze` keyword arguments that apply this calibration."
-        return dict(compute_eff=self.compute_eff, bw_eff=self.bw_eff, op_overhead_s=self.op_overhead_s)
+        return dict(efficiency=self.efficiency())
 
 def _nnls(A, y):
     "Least squares `A x ≈ y` with `x ≥ 0`, for a few columns: the best unconstrained solution over every subset of free columns."
@@ -373,7 +688,7 @@ def _nnls(A, y):
     return bx
 
 def calibrate(measured_ops, predicted_ops, on=None, fit_overhead:bool=False) -> Calibration:
-    "Compute and bandwidth efficiency factors that make `predicted_ops` (an `analyze(...).layers` table) match `measured_ops` (time_s column)."
+    "Compute and bandwidth efficiency factors that make `predicted_ops` (an `analyze(...).ops` table) match `measured_ops` (time_s column)."
     import pandas as pd
     for n, df in (('measured_ops', measured_ops), ('predicted_ops', predicted_ops)):
         if not isinstance(df, pd.DataFrame): raise TypeError(f"{n} must be an op-table DataFrame, not {type(df).__name__}")

@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from . import models as tm
 from .bench import Measured, threads
-from .llm import analyze, calibrate, Calibration, _OP_NAMES
+from .llm import analyze, calibrate, Calibration, OP_NAMES
 from .llm_config import ModelConfig, params_total, params_active
 from .profiler import count, profile, module_at, ROOT
 
@@ -197,8 +197,8 @@ def predict_steps(model, hw, batch:int=1, prompt_len:int=128, dtype:str|None=Non
     "`hwnb.llm.analyze`'s per-op table of `model`'s prefill and decode step (a built `Transformer` or an `hwnb.models.ModelConfig`); `cal`: a `StepCalibration`."
     c = model.config if isinstance(model, tm.Transformer) else model
     dt = dtype or (model_dtype(model) if isinstance(model, nn.Module) else 'fp32')
-    run = lambda **k: analyze(from_torch_config(c), hw, batch=batch, prompt_len=prompt_len, gen_len=1, weight_dtype=dt, kv_dtype=dt,
-                              act_dtype=dt, block_size=None, **k).layers
+    run = lambda **k: analyze(from_torch_config(c), hw, batch=batch, prompt_len=prompt_len, gen_len=1, weight_format=dt, kv_dtype=dt,
+                              act_dtype=dt, block_size=None, **{'efficiency': 'ideal', **k}).ops   # the bare roofline that a calibration scales
     if cal is None: return run(**kw)
     if not isinstance(cal, StepCalibration): raise TypeError(f"cal must be a StepCalibration (hwnb.llm_calibrate.fit), not {type(cal).__name__}")
     if cal.dtype != dt: raise ValueError(f"the calibration was fitted on {cal.dtype} and this prediction is {dt}; fit one per dtype")
@@ -219,7 +219,7 @@ def op_overheads(measured:pd.DataFrame, predicted:pd.DataFrame, per_call_s:float
     if not (math.isfinite(per_call_s) and per_call_s >= 0): raise ValueError(f"per_call_s must be a finite number >= 0, not {per_call_s!r}")
     m = measured[measured.phase == phase].set_index('op')['calls']
     n = predicted[predicted.phase == phase].groupby('op')['count'].sum()
-    return {o: float(per_call_s * m[o] / n[o]) for o in n.index if o in m.index and o in _OP_NAMES}
+    return {o: float(per_call_s * m[o] / n[o]) for o in n.index if o in m.index and o in OP_NAMES}
 
 # %% ../nbs/05d_llm_calibrate.ipynb #f986aa73
 @dataclass(frozen=True)
@@ -247,7 +247,7 @@ def fit(measured:pd.DataFrame, model, hw:Measured) -> StepCalibration:
     for ph in ('prefill', 'decode'):
         meas = measured[measured.phase == ph]
         cal = calibrate(meas, base[base.phase == ph], on=['phase', 'op'], fit_overhead=True)
-        pred = predict_steps(model, hw, B, P, compute_eff=cal.compute_eff, bw_eff=cal.bw_eff).query('phase == @ph')
+        pred = predict_steps(model, hw, B, P, efficiency=cal).query('phase == @ph')
         calls[ph] = int(meas.calls.sum())
         per_call[ph] = max(d, (measured.attrs['step_s'][ph] - pred.time_s.sum()) / calls[ph])
         phases[ph] = replace(cal, op_overhead_s=op_overheads(measured, base, per_call[ph], ph))
@@ -264,7 +264,7 @@ def compare(measured:pd.DataFrame, **predicted) -> pd.DataFrame:
     wall = measured.attrs.get('step_s', {})
     tot = t.groupby('phase', sort=False).sum(numeric_only=True, min_count=1).reset_index().assign(op='total')
     tot['measured_s'] = [wall.get(ph, s) for ph, s in zip(tot.phase, tot.measured_s)]
-    order = {o: i for i, o in enumerate(_OP_NAMES + ('other', 'total'))}
+    order = {o: i for i, o in enumerate(OP_NAMES + ('other', 'total'))}
     t = pd.concat([t, tot], ignore_index=True)
     t = t.assign(_p=t.phase.map({'prefill': 0, 'decode': 1}), _o=t.op.map(order)).sort_values(['_p', '_o']).drop(columns=['_p', '_o'])
     for name in predicted: t[f'{name}_error'] = t[f'{name}_s'] / t['measured_s'] - 1

@@ -6,97 +6,78 @@ Docs: https://hwnb.github.io/hwnb/llm_sweep.html.md"""
 
 # %% ../nbs/05c_llm_sweep.ipynb #8a9a3a2a
 from __future__ import annotations
-import math
 import numpy as np
-from .core import dtype, check_name
+from .core import renamed
+from .config import setting
 from .hardware import get as get_hw
 from .llm_config import get_model, ModelConfig
-from .llm_formats import weight_format, kv_bytes_per_token, VLLM_BLOCK_SIZE, VLLM_GPU_MEMORY_UTILIZATION, KV_DTYPES
-from .llm import (_ops, _pass_time, _link_bw, _check_parallel, _weights_per_chip, _act_bytes, _default_act, analyze)
+from .llm_formats import weight_format as get_format
+from .llm import analyze, evaluate, inputs, memory_breakdown, LLMAnalysis
 
 # %% auto #0
-__all__ = ['sweep', 'fit_table', 'fit_chart']
+__all__ = ['MEMORY_PARTS', 'sweep', 'fit_table', 'fit_chart', 'memory_chart']
 
 # %% ../nbs/05c_llm_sweep.ipynb #a7c6ae8c
-def sweep(model, hws=('h100-sxm',), batch=(1,), prompt_len=(1024,), weight_dtypes=('bf16',), kv_dtypes=('bf16',),
-          gen_len:int=256, act_dtype:str|None=None, tp:int=1, pp:int=1, flash_attention:bool=True, causal_full:bool=True,
-          quantize_embeddings:bool=False, block_size:int|None=VLLM_BLOCK_SIZE, mem_util:float=VLLM_GPU_MEMORY_UTILIZATION,
-          compute_eff:float=1.0, bw_eff:float=1.0, link_latency_s:float=0.0) -> 'pd.DataFrame':
-    "One row per (hw, weight format, KV dtype, batch, prompt_len): memory, fit, max batch, prefill_s, decode_s, tokens/s."
+_LISTS = {'hws': 'hw', 'weight_dtypes': 'weight_format', 'kv_dtypes': 'kv_dtype'}   # the sweep's deprecated plural names
+
+def _unique(x) -> list:
+    "A list of the distinct values of `x` (a scalar or a list), in order."
+    return list(dict.fromkeys([x] if isinstance(x, str) or np.ndim(x) == 0 else list(np.asarray(x).ravel()) if not isinstance(x, (list, tuple)) else x))
+
+def _plural(kw:dict, fn, **given) -> tuple:
+    "The values of `given` (hw, weight_format, kv_dtype), each taken from its deprecated plural name in `kw` (popped) where that is there."
+    import inspect
+    old = renamed({k: kw.pop(k) for k in list(kw) if k in _LISTS}, _LISTS, fn.__name__)
+    defaults = {k: p.default for k, p in inspect.signature(fn).parameters.items()}
+    for k in old:
+        if k in given and given[k] != defaults.get(k): raise TypeError(f"{fn.__name__}(): {k!r} given twice (once under a deprecated name)")
+    return tuple(old.get(k, v) for k, v in given.items())
+
+def sweep(model, hw=None, batch=(1,), prompt_len=(1024,), weight_format=('bf16',), kv_dtype=('bf16',), gen_len=(256,),
+          deployment=None, formats=None, efficiency=None, **kw) -> 'pd.DataFrame':
+    "`analyze` at every (hw, weight format, KV dtype, batch, prompt_len, gen_len) point: one row each. Other keywords as `analyze`'s."
     import pandas as pd
-    m = get_model(model)
-    _check_parallel(m, tp, pp, 1)
-    if link_latency_s < 0 or not math.isfinite(link_latency_s): raise ValueError("link_latency_s must be >= 0")
-    hws = list({h.name: h for h in (get_hw(x) for x in ([hws] if isinstance(hws, str) else hws))}.values())   # unique, in order
-    Bs, Ps = (np.unique(np.asarray(x, dtype=np.int64).ravel()) for x in (batch, prompt_len))
-    if Bs.min() < 1 or Ps.min() < 1: raise ValueError("batch and prompt_len must be >= 1")
-    if gen_len < 1: raise ValueError("gen_len must be >= 1")
-    fmts = list({f.name: f for f in (weight_format(x) for x in ([weight_dtypes] if isinstance(weight_dtypes, str) else weight_dtypes))}.values())
-    kvs = list(dict.fromkeys([kv_dtypes] if isinstance(kv_dtypes, str) else kv_dtypes))
-    for k in kvs: check_name(k, KV_DTYPES, 'KV-cache dtype')
-    notes = []
-    keep = Ps + gen_len <= m.max_positions
-    if not keep.all(): notes.append(f"{int((~keep).sum())} prompt lengths dropped: prompt_len + gen_len exceeds max_position_embeddings ({m.max_positions})")
-    Ps = Ps[keep]
-    # one flat grid of every point: chip, format, KV dtype, batch, prompt length
-    H, F, K, B, P = (a.ravel() for a in np.meshgrid(np.arange(len(hws)), np.arange(len(fmts)), np.arange(len(kvs)),
-                                                    Bs.astype(float), Ps.astype(float), indexing='ij'))
-    acts = [_default_act(f, act_dtype) for f in fmts]
-    peak = np.array([[h.peak_flops(a) for a in acts] for h in hws])[H, F]           # compute roof of each format's act_dtype
-    bw = np.array([h.mem_bw for h in hws])[H]
-    cap = np.array([h.mem_capacity for h in hws])[H] * mem_util
-    link = np.array([_link_bw(h, None) for h in hws])[H] if tp * pp > 1 else 1.0
-    wbpw = np.array([f.bytes_per_weight for f in fmts])
-    a = np.array([dtype(x).bytes for x in acts])[F]
-    hi = np.maximum(2.0, wbpw)
-    hi_b, emb_b = hi[F], (wbpw if quantize_embeddings else hi)[F]
-    kv_b = np.array([dtype(k).bytes for k in kvs])[K]
-    fv = type('VectorFormat', (), {'bytes_per_weight': wbpw[F]})()                 # the per-point weight width _ops reads
-    targs, tkw = (peak, bw, link, link_latency_s, tp, 1), dict(ce=compute_eff, be=bw_eff)
-    mb = np.minimum(pp, B)                                                          # microbatches, analyze's default
-    Bm = np.ceil(B / mb)                                                            # sequences per microbatch
-    def step(q, c):                                                                 # analyze's step: bubble (mb + pp - 1) stage times, plus hops
-        T = _pass_time(_ops(m, Bm, q, c, fv, a, kv_b, emb_b, hi_b, tp, 1, flash_attention, causal_full), *targs, **tkw)
-        return (mb + pp - 1) * T / pp + (pp - 1) * (Bm * q * m.hidden * a / link + link_latency_s)
-    pre, dec = step(P, 0), step(1, P)
-    # memory, as analyze's plan with ep = 1: the busiest pipeline stage holds ceil(L / pp) layers
-    ctx = P + gen_len
-    cached = np.minimum(ctx, m.sliding_window) if m.sliding_window else ctx
-    if block_size: cached = np.ceil(cached / block_size) * block_size
-    w_chip = np.array([_weights_per_chip(m, f, tp, pp, 1, quantize_embeddings, True) for f in fmts])[F]
-    act_b = _act_bytes(m, B, P, a, tp, flash_attention, causal_full)
-    kv_seq = cached * 2 * math.ceil(m.n_layers / pp) * max(m.n_kv_heads / tp, 1) * m.head_dim * kv_b
-    mem = w_chip + B * kv_seq + act_b
+    hw, weight_format, kv_dtype = _plural(kw, sweep, hw=hw, weight_format=weight_format, kv_dtype=kv_dtype)
+    m = model if isinstance(model, ModelConfig) else get_model(model)
+    _, d, fm, e = inputs('sweep', None, deployment, formats, efficiency, **kw)
+    hws = list({h.name: h for h in (get_hw(x) for x in _unique(setting('hardware') if hw is None else hw))}.values())
+    fmts = list(dict.fromkeys(get_format(f).name for f in _unique(weight_format)))
+    kvs = _unique(kv_dtype)
+    axes = [np.unique(np.asarray(x, dtype=float).ravel()) for x in (batch, prompt_len, gen_len)]
+    H, F, K, B, P, G = (a.ravel() for a in np.meshgrid(np.arange(len(hws)), np.arange(len(fmts)), np.arange(len(kvs)), *axes, indexing='ij'))
+    keep, notes = P + G <= m.max_positions, []
+    if not keep.all():
+        notes.append(f"{int((~keep).sum())} points dropped: prompt_len + gen_len exceeds max_position_embeddings ({m.max_positions})")
+        H, F, K, B, P, G = (x[keep] for x in (H, F, K, B, P, G))
+    r = evaluate(m, hws, fmts, kvs, H, F, K, B, P, G, d, fm, e)
     C = pd.Categorical.from_codes
-    df = pd.DataFrame(dict(
-        hw=C(H, [h.name for h in hws]), weight_format=C(F, [f.name for f in fmts]), kv_dtype=C(K, kvs),
-        act_dtype=C(F, acts) if len(set(acts)) == len(acts) else pd.Categorical(np.array(acts)[F]),
-        batch=B.astype(np.int64), prompt_len=P.astype(np.int64), weight_bytes_per_chip=w_chip, kv_bytes_per_chip=B * kv_seq,
-        act_bytes_per_chip=act_b, mem_per_chip=mem, fits=mem <= cap,
-        max_batch=np.floor(np.maximum(cap - w_chip - act_b, 0) / kv_seq).astype(np.int64),
-        prefill_s=pre, decode_s=dec, tokens_per_s=B / dec), copy=False)
-    df.insert(0, 'model', m.name)
-    df.attrs = dict(notes=notes, model=m.name, gen_len=gen_len, tp=tp, pp=pp)
+    acts = r.pop('act_dtype')
+    df = pd.DataFrame(dict(model=m.name, hw=C(H, [h.name for h in hws]), weight_format=C(F, fmts), kv_dtype=C(K, kvs),
+                           act_dtype=pd.Categorical(acts), batch=B.astype(np.int64), prompt_len=P.astype(np.int64),
+                           gen_len=G.astype(np.int64), **r), copy=False)
+    df.attrs = dict(notes=notes, model=m.name, tp=d.tp, pp=d.pp, ep=d.ep, efficiency=e.name)
     return df
 
 # %% ../nbs/05c_llm_sweep.ipynb #5d64d432
-def fit_table(models=('mistral-7b', 'mixtral-8x7b'), hws=('h100-sxm', 'h200', 'mi300x', 'l4'), weight_dtypes=('bf16', 'fp8', 'int4-g128'),
+def fit_table(models=('mistral-7b', 'mixtral-8x7b'), hw=('h100-sxm', 'h200', 'mi300x', 'l4'), weight_format=('bf16', 'fp8', 'int4-g128'),
               batch:int=1, prompt_len:int=4096, gen_len:int=512, fp8_compute:bool=True, **kw) -> 'pd.DataFrame':
     "Per model × chip × weight format: weights, fit on one chip, fewest chips, and TTFT / TPOT / tokens/s on that many."
     import pandas as pd
+    hw, weight_format = _plural(kw, fit_table, hw=hw, weight_format=weight_format)
     rows, kw0 = [], dict(kw)
+    ms = lambda s: np.nan if s is None else s * 1e3                  # no speed where nothing fits
     for mname in models:
-        for h in hws:
-            for f in weight_dtypes:
-                w8a8 = fp8_compute and weight_format(f).dtype == 'fp8' and 'fp8' in get_hw(h).dtypes
+        for h in _unique(hw):
+            for f in _unique(weight_format):
+                w8a8 = fp8_compute and get_format(f).dtype == 'fp8' and 'fp8' in get_hw(h).dtypes
                 kw = {**kw0, 'act_dtype': kw0.get('act_dtype') or ('fp8' if w8a8 else None)}
-                r1 = analyze(mname, h, batch=batch, prompt_len=prompt_len, gen_len=gen_len, weight_dtype=f, **kw)
+                r1 = analyze(mname, h, batch=batch, prompt_len=prompt_len, gen_len=gen_len, weight_format=f, **kw)
                 n = r1.min_chips
                 tp, pp = r1.min_chips_tp_pp
-                r = r1 if r1.fits or n is None else analyze(mname, h, batch=batch, prompt_len=prompt_len, gen_len=gen_len, weight_dtype=f, tp=tp, pp=pp, **kw)
+                r = r1 if r1.fits or n is None else analyze(mname, h, batch=batch, prompt_len=prompt_len, gen_len=gen_len, weight_format=f, tp=tp, pp=pp, **kw)
                 rows.append(dict(model=mname, hw=h, weight_format=f, act_dtype=r.act_dtype, weight_gb=r1.weight_bytes / 1e9, fits_one_chip=r1.fits,
-                                 min_chips=n, tp=r.tp, pp=r.pp, chips_used=r.chips, ttft_ms=r.ttft_s * 1e3, tpot_ms=r.tpot_s * 1e3,
-                                 tokens_per_s=r.tokens_per_s, max_batch_per_deployment=r.max_batch))
+                                 min_chips=n, tp=r.tp, pp=r.pp, chips_used=r.chips, ttft_ms=ms(r.ttft_s), tpot_ms=ms(r.tpot_s),
+                                 tokens_per_s=np.nan if r.tokens_per_s is None else r.tokens_per_s, max_batch_per_deployment=r.max_batch))
     return pd.DataFrame(rows)
 
 # %% ../nbs/05c_llm_sweep.ipynb #0b0f96a3
@@ -116,3 +97,18 @@ def fit_chart(ft:'pd.DataFrame'):
     text = base.mark_text(dy=-6, fontSize=9).encode(text='label:N')
     return (bars + text).properties(width=120, height=180).facet(column=alt.Column('hw:N', title=None, sort=list(dict.fromkeys(ft.hw))),   # chips and formats in the order asked for
                                                               row=alt.Row('model:N', title=None, sort=list(dict.fromkeys(ft.model))))
+
+# %% ../nbs/05c_llm_sweep.ipynb #002a9ed0
+MEMORY_PARTS = ('weights', 'KV cache', 'activations')   # stacking and legend order of the memory bar
+
+def memory_chart(a:LLMAnalysis) -> 'alt.LayerChart':
+    "Stacked bar of weights, KV cache and activations per chip of analysis `a`, against the chip's capacity and usable memory."
+    import altair as alt
+    mb = memory_breakdown(a).assign(GB=lambda d: d.bytes / 1e9)
+    held = mb[mb.kind == 'held'].assign(order=lambda d: [MEMORY_PARTS.index(p) for p in d.part])
+    bars = alt.Chart(held).mark_bar().encode(
+        x=alt.X('sum(GB):Q', title='GB per chip'), color=alt.Color('part:N', sort=list(MEMORY_PARTS), scale=alt.Scale(domain=list(MEMORY_PARTS))),
+        order=alt.Order('order:Q'), tooltip=['part:N', alt.Tooltip('GB:Q', format='.2f')])
+    rules = alt.Chart(mb[mb.kind == 'limit'].rename(columns={'part': 'line'})).mark_rule(strokeWidth=2).encode(
+        x='GB:Q', strokeDash='line:N', tooltip=['line:N', alt.Tooltip('GB:Q', format='.1f')])
+    return (bars + rules).properties(width=520, height=60, title=f"{a.model} on {a.chips} x {a.hw}: {'fits' if a.fits else 'does not fit'}")

@@ -14,35 +14,49 @@ from .core import COUNT_COLUMNS, write_atomic
 from .hardware import get
 from . import roofline
 from .profiler import Profile, module_at
+from .traces import Trace
 
 # %% auto #0
 __all__ = ['FORMAT', 'VERSION', 'diff', 'project', 'save', 'load', 'export_chrome', 'export_tensorboard']
 
 # %% ../nbs/03b_profile_io.ipynb #72c4985d
 def _table(x) -> pd.DataFrame:
-    if isinstance(x, Profile): return x.ops
+    if isinstance(x, (Profile, Trace)): return x.ops
     if isinstance(x, pd.DataFrame):
         missing = [c for c in COUNT_COLUMNS if c not in x]
         if missing: raise ValueError(f"op table is missing columns {missing}; see hwnb.core.OP_SCHEMA")
         return x
-    raise TypeError(f"expected a Profile or an op table (DataFrame), not {type(x).__name__}")
+    raise TypeError(f"expected a Profile, a Trace or an op table (DataFrame), not {type(x).__name__}")
 
+def _side(d, by) -> pd.DataFrame:
+    "Per `by`: calls, flops and bytes summed over known rows (NaN where none is known), n_unknown, and time_s when timed."
+    unk = ~d['known'].astype(bool) if 'known' in d else d['flops'].isna()
+    d = d.assign(_unk=unk.to_numpy(), flops=d['flops'].where(~unk.to_numpy()))
+    known_sum = lambda s: s.sum(min_count=1)
+    agg = dict(calls=('op', 'size'), flops=('flops', known_sum), bytes=('bytes', known_sum), n_unknown=('_unk', 'sum'))
+    if 'time_s' in d: agg['time_s'] = ('time_s', known_sum)
+    g = d.groupby(by, sort=False, dropna=False).agg(**agg)
+    g['n_unknown'] = g['n_unknown'].astype(int)
+    return g
+
+
+# %% ../nbs/03b_profile_io.ipynb #d1ff0c17
 def diff(before, after, by:str='op', depth:int|None=None, collapse:bool=False) -> pd.DataFrame:
-    "Per `by` ('op' or 'module'): calls, time_s, flops and bytes before and after, and their change (`d_*`); sorted by |Δtime| (or |ΔFLOPs|)."
+    "Per `by` ('op' or 'module'): calls, time_s, flops, bytes and n_unknown before and after, and their change (`d_*`); sorted by |Δtime| (or |ΔFLOPs|)."
     if by not in ('op', 'module'): raise ValueError(f"by must be 'op' or 'module', not {by!r}")
     parts = []
     for side, x in (('before', before), ('after', after)):
         d = _table(x)
         if by == 'module': d = d.assign(module=d['module'].map(lambda m: module_at(m, depth, collapse)))
-        agg = dict(calls=('op', 'size'), flops=('flops', 'sum'), bytes=('bytes', 'sum'))
-        if 'time_s' in d: agg['time_s'] = ('time_s', 'sum')
-        parts.append(d.groupby(by, sort=False).agg(**agg).add_suffix(f'_{side}'))
+        parts.append(_side(d, by).add_suffix(f'_{side}'))
     df = parts[0].join(parts[1], how='outer')
+    for c in ('n_unknown_before', 'n_unknown_after'): df[c] = df[c].fillna(0).astype(int)   # a key absent on one side has no unknown rows there
     keys = ['calls', 'flops', 'bytes'] + (['time_s'] if 'time_s_before' in df and 'time_s_after' in df else [])
     for k in keys: df[f'd_{k}'] = df[f'{k}_after'] - df[f'{k}_before']
     if 'd_time_s' in df: df['speedup'] = df['time_s_before'] / df['time_s_after']
     order = 'd_time_s' if 'd_time_s' in df else 'd_flops'
-    return df.reset_index().sort_values(order, key=lambda s: s.abs(), ascending=False, ignore_index=True)
+    return df.reset_index().sort_values(order, key=lambda s: s.abs(), ascending=False, na_position='last', ignore_index=True)
+
 
 # %% ../nbs/03b_profile_io.ipynb #25c92b02
 def project(ops, hw, dtype:str|None=None, level:str|None=None) -> pd.DataFrame:

@@ -31,14 +31,6 @@ def _redraw(jchart, new_spec:dict, build):
     if jchart.spec and _params(jchart.spec) == _params(new_spec): jchart.spec = new_spec
     else: jchart.chart = build()
 
-_MEM_SPEC: dict = {}
-
-def _memory_parts(a, hw):
-    parts = [dict(part=p, bytes=b, GB=b / 1e9) for p, b in (('weights', a.weight_bytes_per_chip), ('KV cache', a.kv_bytes_per_chip),
-                                                           ('activations', a.act_bytes_per_chip))]
-    cap = [dict(line='capacity', GB=hw.mem_capacity / 1e9), dict(line='usable', GB=a.mem_usable_per_chip / 1e9)]
-    return parts, cap, f"{a.model} on {a.chips} x {hw.name}: {'fits' if a.fits else 'does not fit'}"
-
 class _Explorer:
     "Shared plumbing: live widget view plus a static fallback chart in the same display bundle."
     def _repr_mimebundle_(self, **kwargs):
@@ -105,38 +97,31 @@ class RooflineExplorer(_Explorer):
         self.w_table.value = '<div class="hwnb-ridges">' + show.to_html(index=False) + '</div>'
 
 # %% ../nbs/07_widgets.ipynb #82e8dcf1
-def memory_chart(a, hw) -> alt.Chart:
-    "Stacked bar of weights, KV cache and activations per chip against the chip's capacity (from an `LLMAnalysis`)."
-    parts, cap, title = _memory_parts(a, hw)
-    bars = alt.Chart(alt.Data(values=parts)).mark_bar().encode(x=alt.X('sum(GB):Q', title='GB per chip'), color=alt.Color('part:N', sort=['weights', 'KV cache', 'activations']),
-                                              order=alt.Order('part:N'), tooltip=['part:N', alt.Tooltip('GB:Q', format='.2f')])
-    rules = alt.Chart(alt.Data(values=cap)).mark_rule(strokeWidth=2).encode(x='GB:Q', strokeDash='line:N', tooltip=['line:N', alt.Tooltip('GB:Q', format='.1f')])
-    return (bars + rules).properties(width=520, height=60, title=title)
+def memory_chart(a, hw=None) -> alt.LayerChart:
+    "The memory bar of an `LLMAnalysis`: `hwnb.llm_sweep.memory_chart` (`hw` is ignored; the analysis names its chip)."
+    from hwnb.llm_sweep import memory_chart as chart
+    return chart(a)
 
-def memory_spec(a, hw) -> dict:
-    "`memory_chart(a, hw).to_dict()`, fast: one template, this analysis' numbers swapped in."
-    import copy
-    if 'template' not in _MEM_SPEC: _MEM_SPEC['template'] = memory_chart(a, hw).to_dict()
-    sp = copy.deepcopy(_MEM_SPEC['template'])
-    parts, cap, title = _memory_parts(a, hw)
-    sp['layer'][0]['data']['values'], sp['layer'][1]['data']['values'], sp['title'] = parts, cap, title
-    return sp
+def memory_spec(a, hw=None) -> dict:
+    "`memory_chart(a).to_dict()`."
+    return memory_chart(a).to_dict()
 
-def _metrics_html(a, spec_speedup:float) -> str:
-    "The headline numbers of an analysis as a small HTML table."
+def _metrics_html(a, spec_tokens_per_s:float|None) -> str:
+    "The headline numbers of an analysis as a small HTML table; `spec_tokens_per_s`: with speculative decoding, or None."
+    if not a.fits: spec_tokens_per_s = None
+    spec = '' if spec_tokens_per_s is None else f" ({spec_tokens_per_s:,.0f} with speculative decoding, x{spec_tokens_per_s / a.tokens_per_s:.2f})"
     rows = [('memory per chip', f"{fmt_si(a.mem_per_chip, 'B')} of {fmt_si(a.mem_usable_per_chip, 'B')} usable: <b>{'fits' if a.fits else 'does not fit'}</b>"),
             ('min chips', f"{a.min_chips} (tp, pp = {a.min_chips_tp_pp})" if a.min_chips else 'none'),
             ('TTFT (prefill)', fmt_si(a.prefill_s, 's')), ('time per output token', fmt_si(a.tpot_s, 's')),
-            ('tokens/s', f"{a.tokens_per_s:,.0f}" + (f" ({a.tokens_per_s * spec_speedup:,.0f} with speculative decoding, x{spec_speedup:.2f})" if spec_speedup != 1 else '')),
-            ('max batch', f"{a.max_batch:,}"),
-            ('energy per 1M tokens', f"{a.energy_j_per_mtok / 3.6e6:.2f} kWh" if a.energy_j_per_mtok else 'n/a (no TDP)'),
-            ('cost per 1M tokens', f"${a.cost_per_mtok:,.2f}" if a.cost_per_mtok is not None else 'n/a (give a price per hour)')]
+            ('tokens/s', f"{a.tokens_per_s:,.0f}" + spec if a.fits else '— (does not fit)'), ('max batch', f"{a.max_batch:,}"),
+            ('energy per 1M tokens', f"{a.energy_kwh_per_mtok:.2f} kWh" if a.energy_kwh_per_mtok is not None else '— (does not fit)' if not a.fits else '— (no TDP)'),
+            ('cost per 1M tokens', f"${a.cost_per_mtok:,.2f}" if a.cost_per_mtok is not None else '— (does not fit)' if not a.fits else '— (give a price per hour)')]
     return '<table class="hwnb-metrics">' + ''.join(f'<tr><th style="text-align:left;padding-right:12px">{k}</th><td class="hwnb-{k.split()[0].lower()}">{v}</td></tr>' for k, v in rows) + '</table>'
 
 # %% ../nbs/07_widgets.ipynb #1f54d238
 class DeploymentPlanner(_Explorer):
     "Will this LLM fit this chip, how fast, at what cost: controls wired to `hwnb.llm.analyze`."
-    def __init__(self, model='mistral-7b', hw='h100-sxm', weight_dtype='bf16', kv_dtype='bf16', tp:int=1, batch:int=1,
+    def __init__(self, model='mistral-7b', hw='h100-sxm', weight_format='bf16', kv_dtype='bf16', tp:int=1, batch:int=1,
                  prompt_len:int=1024, gen_len:int=256, alpha:float=0.0, gamma:int=4, draft_cost:float=0.05, price_per_chip_hour:float=0.0):
         from hwnb import llm
         from hwnb.llm_config import model_names
@@ -147,7 +132,7 @@ class DeploymentPlanner(_Explorer):
         self.w_upload = W.FileUpload(accept='.json', multiple=False, description='config.json')
         self.w_hw = W.Dropdown(options=names(), value=hw, description='chip')
         self.w_tp = W.Dropdown(options=[1, 2, 4, 8], value=tp, description='chips (TP)')
-        self.w_weights = W.Dropdown(options=list(FORMATS), value=weight_dtype, description='weights')
+        self.w_weights = W.Dropdown(options=list(FORMATS), value=weight_format, description='weights')
         self.w_kv = W.Dropdown(options=list(KV_DTYPES), value=kv_dtype, description='KV cache')
         self.w_batch = W.IntSlider(value=batch, min=1, max=512, description='batch')
         self.w_prompt = W.IntSlider(value=prompt_len, min=1, max=32768, step=64, description='context')
@@ -160,18 +145,19 @@ class DeploymentPlanner(_Explorer):
         self.update_times_s = []
         a, hwo = self._analyze()
         self.mem_chart = alt.JupyterChart(memory_chart(a, hwo))
-        self.roof_chart = alt.JupyterChart(roofline.chart(hwo, points=a.layers, color_by='phase'))
+        self.roof_chart = alt.JupyterChart(roofline.chart(hwo, points=a.ops, color_by='phase'))
+        self.curve_chart = alt.JupyterChart(self._curve_chart())
         self.controls = [self.w_model, self.w_hw, self.w_tp, self.w_weights, self.w_kv, self.w_batch, self.w_prompt,
                          self.w_gen, self.w_alpha, self.w_gamma, self.w_price]
         for w in self.controls: w.observe(self._update, names='value')
         self.w_upload.observe(self._upload, names='value')
         self.widget = W.VBox([W.HBox([W.VBox(self.controls[:6] + [self.w_upload]), W.VBox(self.controls[6:])]), self.w_msg,
-                              self.mem_chart, self.w_metrics, self.roof_chart])
+                              self.mem_chart, self.w_metrics, self.curve_chart, self.roof_chart])
         self._update()
 
     def state(self) -> dict:
         "The controls' current values, as `analyze` arguments."
-        return dict(model=self.w_model.value, hw=self.w_hw.value, tp=self.w_tp.value, weight_dtype=self.w_weights.value,
+        return dict(model=self.w_model.value, hw=self.w_hw.value, tp=self.w_tp.value, weight_format=self.w_weights.value,
                     kv_dtype=self.w_kv.value, batch=self.w_batch.value, prompt_len=self.w_prompt.value, gen_len=self.w_gen.value,
                     price_per_chip_hour=self.w_price.value or None)
 
@@ -184,14 +170,23 @@ class DeploymentPlanner(_Explorer):
         "The current `LLMAnalysis`."
         return self._analyze()[0]
 
-    def speculative(self) -> float:
-        "Speculative-decoding speed-up at the chosen α, γ (1 when α is 0)."
-        return 1.0 if self.w_alpha.value <= 0 else self.llm.speculative_speedup(self.w_alpha.value, self.w_gamma.value, self.draft_cost)
+    def speculative(self, a=None) -> float|None:
+        "Decode tokens/s with speculative decoding at the chosen α, γ (`hwnb.llm.speculative_tokens_per_s`); None when α is 0 (off)."
+        a = a or self.analysis()
+        if self.w_alpha.value <= 0 or not a.fits: return None
+        return self.llm.speculative_tokens_per_s(a, self.w_alpha.value, self.w_gamma.value, self.draft_cost)
+
+    def _curve_chart(self):
+        "`hwnb.llm.curve_chart` of the current model, chip, formats and lengths over batch sizes."
+        s = self.state()
+        model = self.custom.get(s['model'], s['model'])
+        c = self.llm.curve(model, **{k: v for k, v in s.items() if k not in ('model', 'batch')})
+        return self.llm.curve_chart(c)
 
     def chart(self):
-        "The static view: the memory bar above the roofline of the model's ops."
+        "The static view: the memory bar, the latency-throughput curve over batch sizes, and the roofline of the model's ops."
         a, hw = self._analyze()
-        return alt.vconcat(memory_chart(a, hw), roofline.chart(hw, points=a.layers, color_by='phase'))
+        return alt.vconcat(memory_chart(a), self._curve_chart(), roofline.chart(hw, points=a.ops, color_by='phase'))
 
     def _upload(self, change):
         files = change['new']
@@ -213,10 +208,11 @@ class DeploymentPlanner(_Explorer):
         except ValueError as e:
             self.w_msg.value = f'<span style="color:#b00020">{html.escape(str(e))}</span>'; return
         self.w_msg.value = ''
-        _redraw(self.mem_chart, memory_spec(a, hw), lambda: memory_chart(a, hw))
-        self.w_metrics.value = _metrics_html(a, self.speculative())
-        _redraw(self.roof_chart, roofline.spec(hw, points=a.layers, color_by='phase'),
-                lambda: roofline.chart(hw, points=a.layers, color_by='phase'))
+        _redraw(self.mem_chart, memory_spec(a), lambda: memory_chart(a))
+        self.w_metrics.value = _metrics_html(a, self.speculative(a))
+        self.curve_chart.chart = self._curve_chart()
+        _redraw(self.roof_chart, roofline.spec(hw, points=a.ops, color_by='phase'),
+                lambda: roofline.chart(hw, points=a.ops, color_by='phase'))
         self.update_times_s.append(time.perf_counter() - t0)
 
 # %% ../nbs/07_widgets.ipynb #0b7fe7b1

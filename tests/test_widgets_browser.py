@@ -21,7 +21,7 @@ def lab(tmp_path_factory):
     nb.cells = [nbformat.v4.new_code_cell("from hwnb.widgets import RooflineExplorer\nex = RooflineExplorer(['h100-sxm', 'mi300x'])\nex"),
                 nbformat.v4.new_code_cell("from hwnb.widgets import DeploymentPlanner\ndp = DeploymentPlanner('mistral-7b', 'h100-sxm')\ndp"),
                 nbformat.v4.new_code_cell("from hwnb.widgets import ProfileExplorer\nfrom hwnb import llm\n"
-                                          "pe = ProfileExplorer(llm.analyze('mistral-7b', 'h100-sxm', batch=8).layers, 'h100-sxm', k=8)\npe"),
+                                          "pe = ProfileExplorer(llm.analyze('mistral-7b', 'h100-sxm', batch=8).ops, 'h100-sxm', k=8)\npe"),
                 nbformat.v4.new_code_cell("import tempfile, torch\nfrom torch import nn\nfrom hwnb.optimize import sweep\n"
                                           "from hwnb.widgets import OptimizationBoard\ntorch.manual_seed(0)\n"
                                           "clf = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10)).eval()\nxs = torch.randn(256, 64)\n"

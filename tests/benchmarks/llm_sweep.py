@@ -23,7 +23,7 @@ def best_of(fn, repeats):
 def hwnb_sweep_100k():
     # 4 chips x 5 weight formats x 50 batch sizes x 100 prompt lengths = 100,000 points (Mixtral 8x7B, MoE)
     return sweep('mixtral-8x7b', ['h100-sxm', 'h200', 'mi300x', 'l4'], batch=np.arange(1, 51),
-                 prompt_len=np.linspace(128, 30000, 100).astype(int), weight_dtypes=['bf16', 'fp8', 'int8', 'int4-g128', 'nf4'])
+                 prompt_len=np.linspace(128, 30000, 100).astype(int), weight_format=['bf16', 'fp8', 'int8', 'int4-g128', 'nf4'])
 
 
 def llm_analysis_runner(n_cfg):
@@ -47,7 +47,7 @@ def hwnb_same_configs(cfgs):
     "The same (format, batch, prompt) grid through hwnb's sweep, as one call (how the sweep is meant to be used)."
     fm = {'w16a16e16': 'bf16', 'w4a16e16': 'int4-g128'}
     return lambda: sweep('llama-2-7b', ['h100-sxm'], batch=sorted({b for _, b, _ in cfgs}), prompt_len=sorted({s for _, _, s in cfgs}),
-                         weight_dtypes=sorted({fm[d] for d, _, _ in cfgs}), gen_len=32)
+                         weight_format=sorted({fm[d] for d, _, _ in cfgs}), gen_len=32)
 
 
 def main():

@@ -48,8 +48,8 @@ def predicted_speedups(model) -> dict:
     from hwnb.llm_calibrate import from_torch_config
     hw = measure('quick', progress=False)
     cfg = from_torch_config(model.config)
-    t = lambda w, a: analyze(cfg, hw, batch=4, prompt_len=128, gen_len=1, weight_dtype=w, kv_dtype=a, act_dtype=a,
-                             block_size=None).layers.query("phase == 'prefill'").time_s.sum()
+    t = lambda w, a: analyze(cfg, hw, batch=4, prompt_len=128, gen_len=1, weight_format=w, kv_dtype=a, act_dtype=a,
+                             block_size=None).ops.query("phase == 'prefill'").time_s.sum()
     base = t('fp32', 'fp32')
     out = {}
     for v, (w, a) in PREDICTABLE.items():
