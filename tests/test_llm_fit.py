@@ -1,5 +1,5 @@
-"The calibrated efficiency model: the shipped fit's provenance, its held-out errors (pinned, so that a regression in the model fails),
-every case priced under it, engine fall-back, and a fit that recovers known parameters."
+"""The calibrated efficiency model: the shipped fit's provenance, its held-out errors (pinned, so that a regression in the model fails),
+every case priced under it, engine fall-back, and a fit that recovers known parameters."""
 import json, math
 import numpy as np
 import pytest
