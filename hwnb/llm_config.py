@@ -8,6 +8,7 @@ Docs: https://hwnb.github.io/hwnb/llm_config.html.md"""
 from __future__ import annotations
 import json, math
 from dataclasses import dataclass, fields
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from .core import check_name, dtype
@@ -26,8 +27,6 @@ _COUNTS = ('n_experts', 'experts_per_token', 'norms_per_layer', 'learned_positio
            'mamba_head_dim', 'ssm_state', 'ssm_groups', 'conv_kernel', 'linear_k_heads', 'linear_v_heads', 'linear_k_dim',
            'linear_v_dim', 'per_layer_input', 'mtp_layers')
 
-_MAX_LAYERS = 10_000   # a sanity bound, far above any published model (the deepest in ../shared/hf_configs has 126 layers)
-
 def _is_int(v) -> bool: return isinstance(v, int) and not isinstance(v, bool)
 
 # %% ../nbs/05_llm_config.ipynb #000669ed
@@ -37,7 +36,6 @@ def _check_model(m):
         v = getattr(m, f)
         if not _is_int(v): raise TypeError(f"{m.name}: {f} must be an integer, not {v!r}")
         if v <= 0: raise ValueError(f"{m.name}: {f} must be > 0, not {v}")
-    if m.n_layers > _MAX_LAYERS: raise ValueError(f"{m.name}: n_layers ({m.n_layers}) is implausible (more than {_MAX_LAYERS:,})")
     for f in _COUNTS:
         v = getattr(m, f)
         if not _is_int(v): raise TypeError(f"{m.name}: {f} must be an integer, not {v!r}")
@@ -181,12 +179,12 @@ class ModelConfig:
     def q_dim(self) -> int: return self.n_heads * self.head_dim          # width of the query projection
     @property
     def kv_dim(self) -> int: return self.n_kv_heads * self.head_dim      # width of each of the k and v projections
-    @property
+    @cached_property
     def kinds(self) -> tuple:
         "The kind of each layer (one of `LAYER_KINDS`)."
         if self.layer_types: return self.layer_types
         return ('sliding_attention' if self.sliding_window else 'full_attention',) * self.n_layers
-    @property
+    @cached_property
     def mlps(self) -> tuple:
         "The MLP of each layer (one of `MLP_TYPES`)."
         return self.mlp_types or (('moe' if self.is_moe else 'dense'),) * self.n_layers
@@ -285,20 +283,32 @@ def _ffn_params(m, layer:int, active:bool=False) -> tuple:
     return mlp, router
 
 # %% ../nbs/05_llm_config.ipynb #002076d3
+def _layer_groups(m) -> list:
+    "(a representative layer, how many) for each distinct kind of layer: per-layer counts are evaluated once per kind, not once per layer."
+    if not (m.layer_types or m.mlp_types or m.kv_shared_layers or m.compress_ratios or m.indexer_shared): return [(0, m.n_layers)]
+    first, count = {}, {}
+    for i in range(m.n_layers):
+        sig = (m.kinds[i], m.mlps[i], i >= m.n_layers - m.kv_shared_layers, m.compress_ratios[i] if m.compress_ratios else 0,
+               bool(m.indexer_shared and m.indexer_shared[i]))
+        first.setdefault(sig, i); count[sig] = count.get(sig, 0) + 1
+    return [(first[s], count[s]) for s in first]
+
+# %% ../nbs/05_llm_config.ipynb #0021b868
 def _per_layer_input_params(m) -> tuple:
     "(embed, per-layer) parameters of Gemma-4's per-layer inputs: a table of L·p per token, its projection from hidden, and a gate, projection and norm in each layer."
     p, L, d = m.per_layer_input, m.n_layers, m.hidden
     if not p: return 0, 0
     return m.vocab * L * p + d * L * p + p, L * (2 * d * p + d)
 
-# %% ../nbs/05_llm_config.ipynb #0021b868
+# %% ../nbs/05_llm_config.ipynb #0022c274
 def param_counts(m:ModelConfig, active:bool=False) -> dict:
     "Parameters of `m` by part (embed, lm_head, attn, mixer, mlp, router, norms, other), summed over layers; `active=True` counts routed experts at top-k."
     d, L = m.hidden, m.n_layers
     nb = 2 if m.norm_bias else 1
-    attn = sum(_attention_params(m, i) for i in range(L))
-    mixer = sum(_mixer_params(m, i) for i in range(L))
-    ffn = [_ffn_params(m, i, active) for i in range(L)]
+    groups = _layer_groups(m)
+    attn = sum(n * _attention_params(m, i) for i, n in groups)
+    mixer = sum(n * _mixer_params(m, i) for i, n in groups)
+    ffn = [tuple(n * x for x in _ffn_params(m, i, active)) for i, n in groups]
     pl_embed, pl_layers = _per_layer_input_params(m)
     if m.hc_mult: pl_layers += m.hc_mult * m.hc_mult * d + m.hc_mult + 1       # DeepSeek-V4 hyper-connection head before the final norm
     norms = L * m.norms_per_layer * d * nb + (d * nb if m.final_norm else 0) + (3 * d * m.mlps.count('moe') if m.moe_with_dense else 0)
@@ -306,7 +316,7 @@ def param_counts(m:ModelConfig, active:bool=False) -> dict:
                 lm_head=0 if m.tie_embeddings else m.vocab * d + (m.vocab if m.lm_head_bias else 0),
                 attn=attn, mixer=mixer, mlp=sum(f[0] for f in ffn), router=sum(f[1] for f in ffn), norms=norms, other=pl_layers)
 
-# %% ../nbs/05_llm_config.ipynb #0022c274
+# %% ../nbs/05_llm_config.ipynb #00239420
 def params_total(m:ModelConfig) -> int:
     "Every parameter of `m` (all experts; without multi-token-prediction layers or a vision tower), as transformers counts them."
     return sum(param_counts(m).values())
@@ -315,7 +325,7 @@ def params_active(m:ModelConfig) -> int:
     "Parameters one token uses: routed experts at top-k of n; shared experts, routers, dense layers, embeddings and lm_head in full."
     return sum(param_counts(m, active=True).values())
 
-# %% ../nbs/05_llm_config.ipynb #0028b61a
+# %% ../nbs/05_llm_config.ipynb #0029f8f9
 def params_mtp(m:ModelConfig) -> int:
     "Parameters of the multi-token-prediction layers (DeepSeek-V3 layout): each a decoder layer like the last one, two input norms, an eh_proj (2·hidden -> hidden) and a head norm."
     if not m.mtp_layers: return 0
@@ -323,31 +333,34 @@ def params_mtp(m:ModelConfig) -> int:
     layer = _attention_params(m, last) + _mixer_params(m, last) + sum(_ffn_params(m, last)) + m.norms_per_layer * m.hidden
     return m.mtp_layers * (layer + 2 * m.hidden * m.hidden + 3 * m.hidden)
 
-# %% ../nbs/05_llm_config.ipynb #00319970
+# %% ../nbs/05_llm_config.ipynb #00321f43
 def kv_elements_per_layer(m:ModelConfig) -> tuple:
     "Cached elements per token in each layer: keys and values of its KV heads; MLA's compressed `kv_lora_rank + qk_rope_head_dim` (plus the indexer key on sparse layers); 0 for layers without a KV cache (SSM, linear attention, KV-shared)."
-    out = []
-    for i, kind in enumerate(m.kinds):
-        if kind not in ATTENTION_KINDS or i >= m.n_layers - m.kv_shared_layers: out.append(0); continue
-        if m.o_lora_rank: out.append(m.head_dim); continue            # DeepSeek-V4: one K=V head (keys are the values)
-        if m.is_mla:
-            out.append(m.kv_lora_rank + m.qk_rope_head_dim + (m.index_head_dim if kind == 'sparse_attention' and not (m.indexer_shared and m.indexer_shared[i]) else 0)); continue
-        _, Hk, hd, vd = attn_dims(m, i)
-        out.append(Hk * hd + Hk * vd)
-    return tuple(out)
+    return tuple(_kv_elements(m, i) for i in range(m.n_layers))
 
-# %% ../nbs/05_llm_config.ipynb #00321f43
-def kv_elements_per_token(m:ModelConfig) -> int:
-    "Cached elements per token, all layers, when no window binds (the context is within every layer's window)."
-    return sum(kv_elements_per_layer(m))
+def _kv_elements(m, i:int) -> int:
+    "Cached elements per token of layer `i`."
+    kind = m.kinds[i]
+    if kind not in ATTENTION_KINDS or i >= m.n_layers - m.kv_shared_layers: return 0
+    if m.o_lora_rank: return m.head_dim                          # DeepSeek-V4: one K=V head (keys are the values)
+    if m.is_mla:
+        return m.kv_lora_rank + m.qk_rope_head_dim + (m.index_head_dim if kind == 'sparse_attention' and not (m.indexer_shared and m.indexer_shared[i]) else 0)
+    _, Hk, hd, vd = attn_dims(m, i)
+    return Hk * hd + Hk * vd
 
 # %% ../nbs/05_llm_config.ipynb #0033ba46
+def kv_elements_per_token(m:ModelConfig) -> int:
+    "Cached elements per token, all layers, when no window binds (the context is within every layer's window)."
+    if len(_layer_groups(m)) == 1: return m.n_layers * _kv_elements(m, 0)
+    return sum(kv_elements_per_layer(m))
+
+# %% ../nbs/05_llm_config.ipynb #0034d7a3
 def layer_windows(m:ModelConfig) -> tuple:
     "Tokens each layer keeps in its cache at most: the sliding window, the attention chunk, or None (the whole context)."
     return tuple(m.sliding_window if k in ('sliding_attention', *COMPRESSED_KINDS) else m.attention_chunk_size if k == 'chunked_attention'
                  else None for k in m.kinds)
 
-# %% ../nbs/05_llm_config.ipynb #0034d7a3
+# %% ../nbs/05_llm_config.ipynb #0035ed23
 def kv_layout(m:ModelConfig) -> tuple:
     "Per layer: (elements per cached token, window in tokens or None, compress ratio, elements per compressed entry); see `cached_kv_elements`."
     out = []
@@ -357,13 +370,13 @@ def kv_layout(m:ModelConfig) -> tuple:
         out.append((e, w, r, ce))
     return tuple(out)
 
-# %% ../nbs/05_llm_config.ipynb #0035ed23
+# %% ../nbs/05_llm_config.ipynb #0036b5b5
 def cached_kv_elements(m:ModelConfig, tokens:int) -> tuple:
     "Elements each layer holds for one sequence of `tokens` tokens: windowed tokens times their width, plus floor(tokens / ratio) compressed entries."
     if not _is_int(tokens) or tokens < 0: raise ValueError(f"tokens must be an integer >= 0, not {tokens!r}")
     return tuple(e * (tokens if w is None else min(tokens, w)) + (ce * (tokens // r) if r else 0) for e, w, r, ce in kv_layout(m))
 
-# %% ../nbs/05_llm_config.ipynb #0039f45b
+# %% ../nbs/05_llm_config.ipynb #00408975
 def state_elements_per_layer(m:ModelConfig) -> tuple:
     "Per-sequence recurrent state elements of each layer (conv state + SSM/delta-rule state); 0 for attention layers."
     out = []
@@ -381,7 +394,7 @@ def state_bytes(m:ModelConfig, dtype_name:str|None=None) -> float:
     "Bytes of one sequence's recurrent state over all SSM/linear-attention layers, in `dtype_name` (default: the model's `state_dtype`)."
     return float(sum(state_elements_per_layer(m)) * dtype(dtype_name or m.state_dtype).bytes)
 
-# %% ../nbs/05_llm_config.ipynb #0042c511
+# %% ../nbs/05_llm_config.ipynb #004360bc
 def _read_config(src) -> tuple:
     "(dict, where) from a path to config.json, a folder holding one, a dict, or a transformers `PretrainedConfig` (anything with `.to_dict()`)."
     if isinstance(src, dict): return dict(src), 'dict'
@@ -398,7 +411,7 @@ def _read_config(src) -> tuple:
     if not isinstance(d, dict): raise ValueError(f"{p}: expected a JSON object, got {type(d).__name__}")
     return d, str(p)
 
-# %% ../nbs/05_llm_config.ipynb #004360bc
+# %% ../nbs/05_llm_config.ipynb #00447e1a
 class _Cfg:
     "A config dict read with validation: `.int(...)` and `.flag(...)` name the field in every error."
     def __init__(self, d:dict, where:str): self.d, self.where = d, where
@@ -422,7 +435,7 @@ class _Cfg:
         if not isinstance(v, (bool, int)): raise TypeError(f"{self.where}: {keys[0]} must be true or false, not {v!r}")
         return bool(v)
 
-# %% ../nbs/05_llm_config.ipynb #0047a92c
+# %% ../nbs/05_llm_config.ipynb #00480f75
 # Each rule below follows huggingface/transformers@v5.24.0 src/transformers/models/<type>/configuration_<type>.py and modeling_<type>.py.
 _TIED_BY_DEFAULT = ('cohere', 'falcon', 'gemma', 'gemma2', 'gemma3_text', 'gemma4_text', 'gpt2', 'gpt_bigcode', 'starcoder2')  # configuration_<type>.py: tie_word_embeddings=True
 _FOUR_X = ('gpt2', 'gpt_bigcode', 'gptj', 'falcon')            # MLP width defaults to 4·hidden (n_inner=None / ffn_hidden_size=None)
@@ -434,7 +447,7 @@ _KIND_NAMES = {'full_attention': 'full_attention', 'sliding_attention': 'sliding
                'heavily_compressed_attention': 'heavily_compressed_attention'}
 _V4_RATIO_KINDS = {0: 'sliding_attention', 4: 'compressed_sparse_attention', 128: 'heavily_compressed_attention'}  # configuration_deepseek_v4.py
 
-# %% ../nbs/05_llm_config.ipynb #00480f75
+# %% ../nbs/05_llm_config.ipynb #0049ac46
 def _kinds_from_config(c, L) -> tuple:
     "The config's own `layer_types`, in hwnb's kinds; () when it has none."
     lt = c.get('layer_types')
@@ -447,7 +460,7 @@ def _kinds_from_config(c, L) -> tuple:
 
 def _every(L, pred, yes, no) -> tuple: return tuple(yes if pred(i) else no for i in range(L))
 
-# %% ../nbs/05_llm_config.ipynb #0049ac46
+# %% ../nbs/05_llm_config.ipynb #0050789b
 def _window_rule(mt, c, L, sw) -> tuple:
     "Per-layer kinds from each family's documented rule when the config has no `layer_types` (configuration_<type>.py)."
     if mt in ('qwen2', 'qwen2_moe', 'qwen3', 'qwen3_moe'):        # sliding only with use_sliding_window, from layer max_window_layers on
@@ -475,7 +488,7 @@ def _window_rule(mt, c, L, sw) -> tuple:
         return tuple(_V4_RATIO_KINDS[r] for r in rs[:L])
     return (('sliding_attention' if sw else 'full_attention'),) * L
 
-# %% ../nbs/05_llm_config.ipynb #0050789b
+# %% ../nbs/05_llm_config.ipynb #0051c450
 def _nemotron_h_pattern(c, L) -> tuple:
     "(kinds, mlps) from hybrid_override_pattern: M Mamba-2, * attention, - MLP, E MoE; one mixer per layer (modeling_nemotron_h.py)."
     pat = c.get('hybrid_override_pattern')
@@ -492,9 +505,10 @@ def _nemotron_h_pattern(c, L) -> tuple:
     if bad: raise ValueError(f"{c.where}: hybrid_override_pattern has unknown layer codes {bad}; known: M, *, -, E")
     return tuple(table[ch][0] for ch in pat), tuple(table[ch][1] for ch in pat)
 
-# %% ../nbs/05_llm_config.ipynb #0053298f
+# %% ../nbs/05_llm_config.ipynb #0054956d
 _ALIASES = {'hidden_size': ('n_embd', 'd_model'), 'num_hidden_layers': ('n_layer', 'num_layers'), 'num_attention_heads': ('n_head',)}
 _REQUIRED = ('hidden_size', 'num_hidden_layers', 'num_attention_heads', 'vocab_size')
+_MAX_LAYERS = 10_000   # a sanity bound on configs read, far above any published model (the deepest in ../shared/hf_configs has 126 layers)
 
 def _base(c, mt) -> dict:
     "Sizes every decoder has: hidden, layers, heads, KV heads, head_dim, MLP width, vocab, context."
@@ -529,7 +543,7 @@ def _base(c, mt) -> dict:
                 tie_embeddings=c.flag('tie_word_embeddings', default=mt in _TIED_BY_DEFAULT),
                 qkv_bias=c.flag('attention_bias'), o_bias=c.flag('attention_bias'), mlp_bias=c.flag('mlp_bias'))
 
-# %% ../nbs/05_llm_config.ipynb #0054956d
+# %% ../nbs/05_llm_config.ipynb #0055ea6f
 def _gpt_style(mt, c, k, notes):
     "GPT-2, StarCoder (gpt_bigcode), GPT-J, GPT-NeoX, Falcon, StableLM, StarCoder2, Nemotron, Cohere, OLMo: LayerNorm, biases, plain MLPs, parallel blocks (modeling_<type>.py)."
     H = k['n_heads']
@@ -566,7 +580,7 @@ def _gpt_style(mt, c, k, notes):
     elif mt == 'olmo':                    # non-parametric LayerNorms: no norm weights at all
         k.update(norm_kind='layer', norms_per_layer=0, final_norm=False)
 
-# %% ../nbs/05_llm_config.ipynb #0055ea6f
+# %% ../nbs/05_llm_config.ipynb #00560275
 _QK_HEAD = ('qwen3', 'qwen3_moe', 'qwen3_vl_text', 'gemma3_text', 'gemma4_text', 'qwen3_5_text', 'qwen3_5_moe_text')  # q_norm/k_norm over head_dim
 _QK_FULL = ('olmo2', 'minimax_m2')                                   # q_norm/k_norm over the whole q and k projections
 _QKV_BIAS = ('qwen2', 'qwen2_moe')                                   # q/k/v with bias, o without (modeling_qwen2.py)
@@ -600,7 +614,7 @@ def _attention_family(mt, c, k, notes):
                  per_layer_input=c.int('hidden_size_per_layer_input', default=0, min_value=0))
     if mt == 'llama4_text' and c.flag('use_qk_norm'): notes.append('llama4 qk-norm is a weightless L2 norm (no parameters)')
 
-# %% ../nbs/05_llm_config.ipynb #00560275
+# %% ../nbs/05_llm_config.ipynb #00575f4c
 def _moe_family(mt, c, k, notes):
     "Routed and shared experts, their widths and which layers have them (each family's modeling_<type>.py)."
     L = k['n_layers']
@@ -640,7 +654,7 @@ def _moe_family(mt, c, k, notes):
     if c.has('n_group') and c.int('n_group') > 1: k.update(n_group=c.int('n_group'), topk_group=c.int('topk_group', default=1))
     k['mlp_types'] = tuple(mlps)
 
-# %% ../nbs/05_llm_config.ipynb #00575f4c
+# %% ../nbs/05_llm_config.ipynb #00580726
 _NEMOTRON_H = dict(mamba_num_heads=128, mamba_head_dim=64, ssm_state_size=128, n_groups=8, conv_kernel=4)   # configuration_nemotron_h.py defaults
 _GDN_CONV_KERNEL = 4   # configuration_qwen3_5.py: linear_conv_kernel_dim=4
 
@@ -687,11 +701,11 @@ def _mla_ssm_family(mt, c, k, notes):
     if mt == 'minimax_m2' and c.flag('use_mtp'):
         notes.append(f"MiniMax-M2's {c.get('num_mtp_modules')} MTP modules are not counted (transformers does not build them; params_mtp is unknown, given as 0)")
 
-# %% ../nbs/05_llm_config.ipynb #00580726
+# %% ../nbs/05_llm_config.ipynb #005959cf
 _TORCH_DTYPES = {'float32': 'fp32', 'float16': 'fp16', 'bfloat16': 'bf16'}
 def _dtype_of(name, default:str) -> str: return _TORCH_DTYPES.get(str(name).replace('torch.', ''), default) if name else default
 
-# %% ../nbs/05_llm_config.ipynb #005959cf
+# %% ../nbs/05_llm_config.ipynb #0060ddfe
 KNOWN_MODEL_TYPES = ('llama', 'mistral', 'mixtral', 'ministral3', 'qwen2', 'qwen2_moe', 'qwen3', 'qwen3_moe', 'qwen3_vl_text', 'qwen3_5_text',
                      'qwen3_5_moe_text', 'gemma', 'gemma2', 'gemma3_text', 'gemma4_text', 'phi3', 'phimoe', 'olmo', 'olmo2', 'cohere',
                      'gpt2', 'gpt_bigcode', 'gptj', 'gpt_neox', 'falcon', 'stablelm', 'starcoder2', 'nemotron', 'nemotron_h',
@@ -733,7 +747,7 @@ def _unwrap(d:dict, where:str, notes:list) -> dict:
             return inner
     return d
 
-# %% ../nbs/05_llm_config.ipynb #0060ddfe
+# %% ../nbs/05_llm_config.ipynb #00615c30
 def from_hf_config(src, name:str|None=None, source:str|None=None) -> ModelConfig:
     "A `ModelConfig` from a Hugging Face config (`config.json` path, model folder, dict, or `PretrainedConfig`), read offline."
     d, where = _read_config(src)
@@ -776,7 +790,7 @@ def from_hf_config(src, name:str|None=None, source:str|None=None) -> ModelConfig
     nm = name or d.get('_name_or_path') or (Path(where).parent.name if where not in ('dict',) and where.endswith('.json') else mt)
     return ModelConfig(name=nm, source=source or where, notes=tuple(notes), vision_params=d.get('_vision_params'), **k)
 
-# %% ../nbs/05_llm_config.ipynb #00709590
+# %% ../nbs/05_llm_config.ipynb #0071c844
 _bundled: dict = {}
 
 def _load_bundled() -> dict:
@@ -802,7 +816,7 @@ def get_model(name) -> ModelConfig:
     d = b[check_name(name.strip().lower(), b, 'model')]
     return from_hf_config(d['config'], name=d['name'], source=d['source'])
 
-# %% ../nbs/05_llm_config.ipynb #0075f105
+# %% ../nbs/05_llm_config.ipynb #0076988a
 def mla_decode_flops(m:ModelConfig, context:int, absorbed:bool=True) -> int:
     "FLOPs of one MLA layer's attention core for one new token over `context` cached tokens (q_a/q_b, kv_a and o excluded: they are the same either way)."
     if not m.is_mla: raise ValueError(f"{m.name} has no MLA layers (kv_lora_rank is 0)")
@@ -812,7 +826,7 @@ def mla_decode_flops(m:ModelConfig, context:int, absorbed:bool=True) -> int:
         return 2 * H * nope * r + 2 * H * (r + rope) * context + 2 * H * r * context + 2 * H * r * v
     return 2 * context * r * H * (nope + v) + 2 * H * (nope + rope) * context + 2 * H * v * context   # kv_b decompresses every cached token
 
-# %% ../nbs/05_llm_config.ipynb #00793b0f
+# %% ../nbs/05_llm_config.ipynb #0080f3a8
 @dataclass(frozen=True)
 class LayerSpec:
     "One decoder layer as the op table needs it: what mixes tokens, what MLP follows, their widths, cache and parameters."

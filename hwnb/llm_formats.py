@@ -136,13 +136,17 @@ def cached_tokens(m, tokens, block_size:int|None=None):
     t = np.asarray(tokens)
     if (t < 0).any(): raise ValueError(f"tokens must be >= 0, not {t.min()}")
     if block_size is not None and block_size <= 0: raise ValueError(f"block_size must be > 0, not {block_size}")
+    if not (m.layer_types or m.compress_ratios or m.kv_shared_layers):           # every layer alike: one window
+        return _scalar(_layer_tokens(t, m.sliding_window, block_size), tokens)
     lay = [l for l in kv_layout(m) if l[0] or l[3]]
     if len({(w, r) for _, w, r, _ in lay}) <= 1 and not any(r for _, _, r, _ in lay):   # one window for every caching layer
         c = _layer_tokens(t, lay[0][1] if lay else None, block_size)
     else:
         E = sum(e for e, _, _, _ in lay)
         c = sum(e * _layer_tokens(t, w, block_size) + (ce * (t // r) if r else 0) for e, w, r, ce in lay) / E
-    return c.item() if np.ndim(tokens) == 0 else c
+    return _scalar(c, tokens)
+
+def _scalar(c, tokens): return c.item() if np.ndim(tokens) == 0 else c
 
 def kv_bytes(m, tokens, kv_dtype:str='bf16', batch=1, block_size:int|None=None):
     "KV-cache bytes of `batch` sequences of `tokens` each (scalars or arrays)."
