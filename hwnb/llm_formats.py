@@ -10,7 +10,7 @@ import math, re
 from dataclasses import dataclass
 import numpy as np
 from .core import dtype, check_name
-from .llm_config import ModelConfig, get_model, param_counts, kv_elements_per_token
+from .llm_config import ModelConfig, get_model, param_counts, kv_elements_per_token, kv_layout
 
 # %% auto #0
 __all__ = ['FORMATS', 'KV_DTYPES', 'VLLM_BLOCK_SIZE', 'VLLM_GPU_MEMORY_UTILIZATION', 'WeightFormat', 'weight_format', 'formats',
@@ -100,13 +100,14 @@ def formats() -> 'pd.DataFrame':
 _HIGH_BITS = 16   # bits of the tensors a quantized checkpoint keeps in 16-bit (embeddings, lm_head, norms, router)
 
 def weight_bytes_by_part(m, fmt='bf16', quantize_embeddings:bool=False, embeddings:bool=True, active:bool=False) -> dict:
-    "Bytes of each part of `m` (embed, lm_head, attn, mlp, router, norms) stored in weight format `fmt`."
+    "Bytes of each part of `m` (embed, lm_head, attn, mixer, mlp, router, norms, other) stored in weight format `fmt`."
     m, f = get_model(m), weight_format(fmt)
     p = param_counts(m, active=active)
     hi = max(_HIGH_BITS / 8, f.bytes_per_weight)      # 16-bit, or the format's width if wider (fp32)
     emb = f.bytes_per_weight if quantize_embeddings else hi
     out = dict(embed=p['embed'] * emb, lm_head=p['lm_head'] * emb, attn=p['attn'] * f.bytes_per_weight,
-               mlp=p['mlp'] * f.bytes_per_weight, router=p['router'] * hi, norms=p['norms'] * hi)
+               mixer=p['mixer'] * f.bytes_per_weight, mlp=p['mlp'] * f.bytes_per_weight, router=p['router'] * hi,
+               norms=p['norms'] * hi, other=p['other'] * hi)   # other: hyper-connection mixers, per-layer-input gates (kept 16-bit)
     if not embeddings: out['embed'] = out['lm_head'] = 0
     return out
 
@@ -120,20 +121,32 @@ VLLM_BLOCK_SIZE = 16               # tokens per KV block; vLLM's default --block
 VLLM_GPU_MEMORY_UTILIZATION = 0.9  # share of device memory vLLM may use; its default --gpu-memory-utilization
 
 def kv_bytes_per_token(m, kv_dtype:str='bf16') -> float:
-    "KV-cache bytes per cached token (all layers) of `m` in `kv_dtype`."
+    "KV-cache bytes per cached token (all attention layers; SSM/linear-attention layers keep `state_bytes` instead) of `m` in `kv_dtype`."
     check_name(kv_dtype, KV_DTYPES, 'KV-cache dtype')
     return kv_elements_per_token(get_model(m)) * dtype(kv_dtype).bytes
 
+def _layer_tokens(t, w, block_size):
+    "Tokens one layer keeps: all of `t`, or at most its window `w`; rounded up to whole blocks."
+    c = t if w is None else np.minimum(t, w)
+    return np.ceil(c / block_size) * block_size if block_size is not None else c
+
 def cached_tokens(m, tokens, block_size:int|None=None):
-    "Tokens a sequence of `tokens` keeps in its cache: capped at the sliding window, rounded up to whole blocks."
+    "Tokens a sequence of `tokens` keeps in its cache: capped at each layer's window, rounded up to whole blocks; where layers differ, the KV-weighted mean, so that `cached_tokens * kv_bytes_per_token` is exact."
     m = get_model(m)
     t = np.asarray(tokens)
     if (t < 0).any(): raise ValueError(f"tokens must be >= 0, not {t.min()}")
-    c = np.minimum(t, m.sliding_window) if m.sliding_window else t
-    if block_size is not None:
-        if block_size <= 0: raise ValueError(f"block_size must be > 0, not {block_size}")
-        c = np.ceil(c / block_size) * block_size
-    return c.item() if np.ndim(tokens) == 0 else c
+    if block_size is not None and block_size <= 0: raise ValueError(f"block_size must be > 0, not {block_size}")
+    if not (m.layer_types or m.compress_ratios or m.kv_shared_layers):           # every layer alike: one window
+        return _scalar(_layer_tokens(t, m.sliding_window, block_size), tokens)
+    lay = [l for l in kv_layout(m) if l[0] or l[3]]
+    if len({(w, r) for _, w, r, _ in lay}) <= 1 and not any(r for _, _, r, _ in lay):   # one window for every caching layer
+        c = _layer_tokens(t, lay[0][1] if lay else None, block_size)
+    else:
+        E = sum(e for e, _, _, _ in lay)
+        c = sum(e * _layer_tokens(t, w, block_size) + (ce * (t // r) if r else 0) for e, w, r, ce in lay) / E
+    return _scalar(c, tokens)
+
+def _scalar(c, tokens): return c.item() if np.ndim(tokens) == 0 else c
 
 def kv_bytes(m, tokens, kv_dtype:str='bf16', batch=1, block_size:int|None=None):
     "KV-cache bytes of `batch` sequences of `tokens` each (scalars or arrays)."

@@ -142,10 +142,10 @@ def _from_result(c, r) -> tuple:
     if m == 'prefill_tokens_per_s': return B * P / r.prefill_s, ''
     if m == 'ttft': return getattr(r, 'ttft_s', r.prefill_s), ''
     if m == 'e2e': return r.e2e_s, ''
-    thr = getattr(r, 'throughput_tokens_per_s', None)
-    thr = B * G / r.e2e_s if thr is None else thr
-    if m == 'throughput_tokens_per_s': return thr, ''
-    if m == 'throughput_tokens_per_s_per_gpu': return thr / r.chips, ''
+    if m in ('throughput_tokens_per_s', 'throughput_tokens_per_s_per_gpu'):
+        thr = getattr(r, 'throughput_tokens_per_s', None)
+        thr = B * G / r.e2e_s if thr is None else thr
+        return (thr if m == 'throughput_tokens_per_s' else thr / r.chips), ''
     return float(getattr(r, m)), ''                                     # kv_capacity_tokens, kv_capacity_blocks
 
 # %% ../nbs/05e_validation.ipynb #a2bae219
