@@ -10,9 +10,9 @@ from hwnb.llm_config import model_names
 
 # models the model-catalog helper adds (issue 15's list): a case may name them before they are bundled
 TRT_IDEAL, LMDEPLOY_IDEAL = [0.6724, 2.1953, 3.2143], [0.6742, 1.5587, 2.6620]   # median, p90, worst of today's ideal model
-PENDING_MODELS = {'llama-3.1-8b', 'llama-3.1-70b', 'llama-3.1-405b'}
+PENDING_MODELS = set()                 # every model of the set is bundled now
 # chips of the set that the catalog lacks today: consumer and Apple parts the chip-catalog work adds
-PENDING_HW = {'rtx-3090', 'apple-m1-max', 'apple-m2-ultra', 'apple-m3-max'}
+PENDING_HW = set()                     # and every chip is in the catalog
 
 
 @pytest.fixture(scope='module')
@@ -122,6 +122,7 @@ def test_every_case_runs(df, ideal):
 def test_ideal_is_an_upper_bound(ideal):
     "A bare roofline is never slower than a real engine: every predicted speed above the measured one, every latency below."
     p = ideal.dropna(subset=['predicted'])
+    p = p[~p.metric.isin(V.KV_METRICS)]                    # a memory figure, not a speed: the roofline bounds speeds only
     lat = p.metric.isin(['ttft', 'e2e'])
     assert (p[~lat].ratio > 1).all()
     assert (p[lat].ratio < 1).all()
