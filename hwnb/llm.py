@@ -397,6 +397,12 @@ def _check_points(m, B, P, G):
         raise ValueError(f"prompt_len + gen_len = {int((P + G).max())} exceeds {m.name}'s max_position_embeddings ({m.max_positions})")
 
 # %% ../nbs/05b_llm.ipynb #7753cf25
+def _capacity(h:Hardware) -> float:
+    "The memory a process on `h` can allocate: what the device reports (else the platform's limit, else the datasheet figure)."
+    c = h.mem_capacity_reported
+    if c is None or not c > 0: raise ValueError(f"{h.name} has no known memory capacity; planning needs one (give mem_capacity with hardware.override)")
+    return float(c)
+
 TPOT_SAMPLES = 8   # cache lengths over the generation at which the decode step is averaged into tpot_s
 
 def evaluate(m:ModelConfig, hws, weight_formats, kv_dtypes, H, F, K, B, P, G,
@@ -412,7 +418,7 @@ def evaluate(m:ModelConfig, hws, weight_formats, kv_dtypes, H, F, K, B, P, G,
     acts = [_default_act(f, fm.act_dtype) for f in fmts]
     peak = np.array([[h.peak_flops(a) for a in acts] for h in hws])[H, F]       # the roof of the dtype kernels compute in
     bw = np.array([h.mem_bw for h in hws])[H]
-    cap = np.array([h.mem_capacity for h in hws], dtype=float)[H]
+    cap = np.array([_capacity(h) for h in hws], dtype=float)[H]                  # the memory the device reports, not the datasheet's
     usable = cap * d.gpu_memory_utilization - d.reserved_bytes_per_chip
     chips = d.chips
     link = np.array([link_bw(h, d.link) for h in hws])[H] if chips > 1 else np.ones(len(H))
