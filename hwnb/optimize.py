@@ -21,9 +21,9 @@ from .variants import Cast, Variant, apply, apply_info, default_variants, varian
 
 # %% auto #0
 __all__ = ['CACHE_VERSION', 'ROW_FIELDS', 'COLUMNS', 'HW_RESOURCE', 'SLOT_RESOURCE', 'SHARE', 'RAY_CONNECT_TIMEOUT_S',
-           'RAY_TASK_RETRIES', 'LOST_CHECK_S', 'Gate', 'run_metric', 'model_hash', 'forward_key', 'Unkeyable', 'fn_key',
-           'cache_key', 'read_cached', 'write_cached', 'measure', 'pareto', 'table', 'Results', 'node_hw',
-           'node_resources', 'ray_session', 'load_factory', 'sweep', 'Variant', 'apply', 'apply_info',
+           'RAY_TASK_RETRIES', 'RAY_START_TRIES', 'LOST_CHECK_S', 'Gate', 'run_metric', 'model_hash', 'forward_key',
+           'Unkeyable', 'fn_key', 'cache_key', 'read_cached', 'write_cached', 'measure', 'pareto', 'table', 'Results',
+           'node_hw', 'node_resources', 'ray_session', 'load_factory', 'sweep', 'Variant', 'apply', 'apply_info',
            'default_variants', 'variant']
 
 # %% ../nbs/06b_optimize.ipynb #a96009f0
@@ -371,6 +371,7 @@ def node_resources(hw:str|None=None) -> dict:
 
 # %% ../nbs/06b_optimize.ipynb #1636cfa6
 _LOOPBACK_SWITCH = 'RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER'   # Ray's single-machine mode: with it at 0, its servers bind 127.0.0.1 only
+RAY_START_TRIES = 2   # a local start that times out (a busy machine) is tried once more
 
 def _check_reachable(addr:str):
     "A ValueError within RAY_CONNECT_TIMEOUT_S when `addr` ('HOST:PORT' or 'ray://HOST:PORT') does not accept a TCP connection."
@@ -389,8 +390,14 @@ def _start_local(ray, num_cpus:int|None):
     try:
         from ray._private import ray_constants   # the driver read the switch when it imported ray
         was, ray_constants.ENABLE_RAY_CLUSTER = ray_constants.ENABLE_RAY_CLUSTER, False
-        try: ray.init(address='local', include_dashboard=False, _node_ip_address='127.0.0.1', num_cpus=num_cpus or cpu_workers(),
-                      resources=node_resources(), log_to_driver=False, configure_logging=False)
+        try:
+            for attempt in range(RAY_START_TRIES):
+                try: return ray.init(address='local', include_dashboard=False, _node_ip_address='127.0.0.1', num_cpus=num_cpus or cpu_workers(),
+                                     resources=node_resources(), log_to_driver=False, configure_logging=False)
+                except Exception as e:           # Ray gives its raylet a fixed 30 s to register, which a loaded machine can miss
+                    ray.shutdown()
+                    if 'timed out during startup' not in str(e) or attempt + 1 == RAY_START_TRIES:
+                        raise ValueError(f"could not start a local Ray instance ({type(e).__name__}: {str(e).splitlines()[0]})") from None
         finally: ray_constants.ENABLE_RAY_CLUSTER = was
     finally:
         if old is None: os.environ.pop(_LOOPBACK_SWITCH, None)
