@@ -371,7 +371,7 @@ def node_resources(hw:str|None=None) -> dict:
 
 # %% ../nbs/06b_optimize.ipynb #1636cfa6
 _LOOPBACK_SWITCH = 'RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER'   # Ray's single-machine mode: with it at 0, its servers bind 127.0.0.1 only
-RAY_START_TRIES = 2   # a local start that times out (a busy machine) is tried once more
+RAY_START_TRIES = 3   # a local start that times out (a busy machine: its agents miss the raylet's fixed 15 s wait) is tried again
 
 def _check_reachable(addr:str):
     "A ValueError within RAY_CONNECT_TIMEOUT_S when `addr` ('HOST:PORT' or 'ray://HOST:PORT') does not accept a TCP connection."
@@ -383,25 +383,30 @@ def _check_reachable(addr:str):
         raise ValueError(f"cannot reach the Ray cluster at {addr!r} within {RAY_CONNECT_TIMEOUT_S} s ({e}); start one with "
                          "`ray start --head`, or pass ray_address=None for a local instance") from None
 
-def _start_local(ray, num_cpus:int|None):
-    "A local Ray instance bound to 127.0.0.1, without a dashboard, whose node declares `node_resources()`."
+@contextlib.contextmanager
+def _loopback():
+    "While Ray starts or connects: Ray's single-machine mode, so it keeps 127.0.0.1 instead of advertising the machine's address."
     old = os.environ.get(_LOOPBACK_SWITCH)
-    os.environ[_LOOPBACK_SWITCH] = '0'       # read by Ray's own processes (raylet, agents, workers) started by this init
-    try:
-        from ray._private import ray_constants   # the driver read the switch when it imported ray
-        was, ray_constants.ENABLE_RAY_CLUSTER = ray_constants.ENABLE_RAY_CLUSTER, False
-        try:
-            for attempt in range(RAY_START_TRIES):
-                try: return ray.init(address='local', include_dashboard=False, _node_ip_address='127.0.0.1', num_cpus=num_cpus or cpu_workers(),
-                                     resources=node_resources(), log_to_driver=False, configure_logging=False)
-                except Exception as e:           # Ray gives its raylet a fixed 30 s to register, which a loaded machine can miss
-                    ray.shutdown()
-                    if 'timed out during startup' not in str(e) or attempt + 1 == RAY_START_TRIES:
-                        raise ValueError(f"could not start a local Ray instance ({type(e).__name__}: {str(e).splitlines()[0]})") from None
-        finally: ray_constants.ENABLE_RAY_CLUSTER = was
+    os.environ[_LOOPBACK_SWITCH] = '0'       # read by Ray's own processes (raylet, agents, workers) started meanwhile
+    from ray._private import ray_constants   # the driver read the switch when it imported ray
+    was, ray_constants.ENABLE_RAY_CLUSTER = ray_constants.ENABLE_RAY_CLUSTER, False
+    try: yield
     finally:
+        ray_constants.ENABLE_RAY_CLUSTER = was
         if old is None: os.environ.pop(_LOOPBACK_SWITCH, None)
         else: os.environ[_LOOPBACK_SWITCH] = old
+
+def _start_local(ray, num_cpus:int|None):
+    "A local Ray instance bound to 127.0.0.1, without a dashboard, whose node declares `node_resources()`."
+    with _loopback():
+        for attempt in range(RAY_START_TRIES):
+            try: return ray.init(address='local', include_dashboard=False, _node_ip_address='127.0.0.1', num_cpus=num_cpus or cpu_workers(),
+                                 resources=node_resources(), log_to_driver=False, configure_logging=False)
+            except Exception as e:               # Ray gives its agents a fixed time to start, which a loaded machine can miss
+                ray.shutdown()
+                if 'timed out during startup' not in str(e) or attempt + 1 == RAY_START_TRIES:
+                    raise ValueError(f"could not start a local Ray instance ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+
 
 # %% ../nbs/06b_optimize.ipynb #329ddf25
 @contextlib.contextmanager
@@ -414,7 +419,9 @@ def ray_session(address:str|None=None, num_cpus:int|None=None):
     if addr is None: _start_local(ray, num_cpus)
     else:
         if addr != 'auto': _check_reachable(addr)
-        try: ray.init(address=addr, log_to_driver=False, configure_logging=False)
+        local = addr.split('://', 1)[-1].rsplit(':', 1)[0] in ('127.0.0.1', 'localhost')   # an instance bound to loopback
+        try:
+            with (_loopback() if local else contextlib.nullcontext()): ray.init(address=addr, log_to_driver=False, configure_logging=False)
         except ConnectionError as e: raise ValueError(f"cannot join the Ray cluster at {addr!r}: {e}") from None
     try: yield ray
     finally: ray.shutdown()                  # a local instance stops; from a cluster, only this driver disconnects
