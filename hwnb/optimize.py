@@ -396,14 +396,25 @@ def _loopback():
         if old is None: os.environ.pop(_LOOPBACK_SWITCH, None)
         else: os.environ[_LOOPBACK_SWITCH] = old
 
+def _end_children(psutil, before:set, timeout_s:float=10):
+    "Terminate (then kill) the child processes of this process that were not there in `before`: the ones a failed Ray start began."
+    new = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+    for p in new:
+        with contextlib.suppress(psutil.Error): p.terminate()
+    for p in psutil.wait_procs(new, timeout=timeout_s)[1]:
+        with contextlib.suppress(psutil.Error): p.kill()
+
 def _start_local(ray, num_cpus:int|None):
     "A local Ray instance bound to 127.0.0.1, without a dashboard, whose node declares `node_resources()`."
+    import psutil                                # a dependency of ray
     with _loopback():
         for attempt in range(RAY_START_TRIES):
+            before = {p.pid for p in psutil.Process().children(recursive=True)}
             try: return ray.init(address='local', include_dashboard=False, _node_ip_address='127.0.0.1', num_cpus=num_cpus or cpu_workers(),
                                  resources=node_resources(), log_to_driver=False, configure_logging=False)
             except Exception as e:               # Ray gives its agents a fixed time to start, which a loaded machine can miss
                 ray.shutdown()
+                _end_children(psutil, before)    # what the failed start left running (its GCS, its agents)
                 if 'timed out during startup' not in str(e) or attempt + 1 == RAY_START_TRIES:
                     raise ValueError(f"could not start a local Ray instance ({type(e).__name__}: {str(e).splitlines()[0]})") from None
 
@@ -578,7 +589,11 @@ def _prepare(model, example_inputs, eval_fn, variants, gate) -> tuple:
     names = [v.name for v in vs]
     if len(set(names)) != len(names) or base.name in names:
         raise ValueError(f"variant names must be unique and not {base.name!r} (the baseline): {names}")
-    return copy.deepcopy(model).eval(), args, gate, base, vs
+    try: model = copy.deepcopy(model).eval()
+    except Exception as e:
+        raise ValueError(f"the model ({type(model).__name__}) cannot be copied ({type(e).__name__}: {e}), and hwnb measures copies; "
+                         "pass a model factory instead, 'your_module:make', where make() returns (model, example_inputs, eval_fn)") from None
+    return model, args, gate, base, vs
 
 # %% ../nbs/06b_optimize.ipynb #a60635cd
 def _sweep_rows(model, args, eval_fn, spec, base, vs, keys, kw, threads, hws, resources, executor, ray_address, refresh, progress) -> list:

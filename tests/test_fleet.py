@@ -169,12 +169,22 @@ def test_resume_after_the_driver_is_killed(cluster, tmp_path):
 
 def test_unknown_hw_lists_the_cluster(cluster):
     with pytest.raises(ValueError, match=r"no node of this Ray cluster has hardware 'h100-sxm'.*" + opt.node_hw()):
-        opt.sweep(nn.Linear(4, 4), torch.randn(2, 4), lambda m: 1.0, ['bf16'], executor='ray', hw=['h100-sxm'], **FAST)
+        opt.sweep(nn.Linear(4, 4).eval(), torch.randn(2, 4), lambda m: 1.0, ['bf16'], executor='ray', hw=['h100-sxm'], **FAST)
     with pytest.raises(ValueError, match='no node'):
-        opt.sweep(nn.Linear(4, 4), torch.randn(2, 4), lambda m: 1.0, ['bf16'], executor='ray', resources={'num_gpus': 8}, **FAST)
+        opt.sweep(nn.Linear(4, 4).eval(), torch.randn(2, 4), lambda m: 1.0, ['bf16'], executor='ray', resources={'num_gpus': 8}, **FAST)
 
 
 class Locked(nn.Linear):
+    "Copyable (it makes a new lock) but not picklable."
+    def __init__(self):
+        super().__init__(4, 4)
+        self.lock = threading.Lock()
+    def __deepcopy__(self, memo):
+        m = Locked(); m.load_state_dict(self.state_dict()); return m
+
+
+class Unique(nn.Linear):
+    "Neither copyable nor picklable."
     def __init__(self):
         super().__init__(4, 4)
         self.lock = threading.Lock()
@@ -182,7 +192,9 @@ class Locked(nn.Linear):
 
 def test_unpicklable_model_points_to_the_factory(cluster):
     with pytest.raises(ValueError, match=r"the model \(Locked\) cannot be pickled.*factory"):
-        opt.sweep(Locked(), torch.randn(2, 4), lambda m: 1.0, ['bf16'], executor='ray', **FAST)
+        opt.sweep(Locked().eval(), torch.randn(2, 4), lambda m: 1.0, ['bf16'], executor='ray', **FAST)
+    with pytest.raises(ValueError, match=r"the model \(Unique\) cannot be copied.*factory"):
+        opt.sweep(Unique().eval(), torch.randn(2, 4), lambda m: 1.0, ['bf16'], executor='ray', **FAST)
 
 
 def test_hw_groups_and_factory(cluster, tmp_path):
