@@ -613,7 +613,9 @@ def _sweep_rows(model, args, eval_fn, spec, base, vs, keys, kw, threads, hws, re
     with ray_session(ray_address) as ray:
         _check_cluster(ray, hws, resources)
         payload = spec or _put(ray, model, args, eval_fn)
-        got = _sweep_ray(ray, payload, base, vs, keys, kw, threads, hws, resources, refresh, progress)
+        have = sorted({k[len(HW_RESOURCE):] for n in ray.nodes() if n.get('Alive') for k in n['Resources'] if k.startswith(HW_RESOURCE)})
+        rekey = lambda hw, v: keys(hw or f"any of {have}", v)   # hw=None: rows stand for whatever hardware the cluster has
+        got = _sweep_ray(ray, payload, base, vs, rekey, kw, threads, hws, resources, refresh, progress)
     if all(got[hw, base.name]['status'] != 'ok' for hw in hws):
         raise ValueError(f"the fp32 baseline could not be measured on any node: {got[hws[0], base.name]['error']}")
     rows = []

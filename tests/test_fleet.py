@@ -215,14 +215,15 @@ def test_ceilings_one_row_per_node(cluster):
         assert 'implausible' in df.error[0], df.error[0]          # the only way bench refuses a measurement (a busy machine)
 
 
-def test_cli_fleet_sweep_and_ceilings(cluster):
+def test_cli_fleet_sweep_and_ceilings(cluster, tmp_path):
     hwnb = str(Path(sys.executable).parent / 'hwnb')
-    env = {**os.environ, 'PYTHONPATH': str(ROOT)}
+    env = {**os.environ, 'PYTHONPATH': str(ROOT), 'HWNB_CACHE_DIR': str(tmp_path)}
     r = subprocess.run([hwnb, 'fleet', 'sweep', 'hwnb.fleet:digits', 'bf16', '--address', cluster.address, '--repeat', '3', '--no-memory',
                         '--json'], capture_output=True, text=True, timeout=TIMEOUT_S, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     rows = json.loads(r.stdout)
     assert [x['variant'] for x in rows] == ['fp32', 'bf16'] and {x['node'] for x in rows} == {cluster.node}
+    assert [x['cached'] for x in rows] == [False, False] and len(list((tmp_path / 'optimize').glob('*.json'))) == 2
     r = subprocess.run([hwnb, 'fleet', 'ceilings', '--address', cluster.address, '--json'], capture_output=True, text=True,
                        timeout=TIMEOUT_S, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
