@@ -220,24 +220,28 @@ def test_sweep_table(clf, tmp_path):
 
 
 def test_resume_after_interrupt_loads_finished_variants(clf, tmp_path):
-    calls, stop = [], [True]
+    # the call counter and the stop flag live in files: the cache key covers the eval function's closure values (issue 19),
+    # so state kept in a captured list would (rightly) give each run its own key
+    log, stop = tmp_path / 'calls', tmp_path / 'stop'
+    calls = lambda: len(log.read_text()) if log.exists() else 0
     agree = agreement_with(clf)
     def interrupted(m):
-        calls.append(1)
-        if stop[0] and len(calls) == 3: raise KeyboardInterrupt      # baseline, variant 1, then stop on variant 2
+        with open(log, 'a') as f: f.write('.')
+        if stop.exists() and calls() == 3: raise KeyboardInterrupt      # baseline, variant 1, then stop on variant 2
         return agree(m)
+    stop.touch()
     with pytest.raises(KeyboardInterrupt):
         sweep(clf, torch.randn(8, 64), interrupted, FAST, cache=tmp_path, **QUICK)
     assert len(list((tmp_path / 'optimize').glob('*.json'))) == 2
-    calls.clear(); stop[0] = False
+    log.unlink(); stop.unlink()
     res = sweep(clf, torch.randn(8, 64), interrupted, FAST, cache=tmp_path, **QUICK)
-    assert len(calls) == len(FAST) - 1                    # fp32 and bf16 came from the cache
+    assert calls() == len(FAST) - 1                       # fp32 and bf16 came from the cache
     assert res.df.cached.tolist() == [True, True] + [False] * (len(FAST) - 1)
-    calls.clear()
+    log.unlink()
     sweep(clf, torch.randn(8, 64), interrupted, FAST, cache=tmp_path, **QUICK)
-    assert calls == []                                    # everything cached now
+    assert calls() == 0                                   # everything cached now
     sweep(clf, torch.randn(4, 64), interrupted, FAST[:1], cache=tmp_path, **QUICK)
-    assert len(calls) == 2                                # other input shapes: another key
+    assert calls() == 2                                   # other input shapes: another key
 
 
 def test_corrupt_cache_is_recomputed_with_a_warning(clf, tmp_path):
