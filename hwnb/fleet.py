@@ -50,8 +50,8 @@ def _bench_on_node(mode:str) -> dict:
 # %% ../nbs/06c_fleet.ipynb #63af07e3
 def ceilings(quick:bool=True, ray_address:str|None=None, progress:bool=True) -> pd.DataFrame:
     "Measure `hwnb.bench` on every node of the Ray cluster that offers a measurement slot, one task per node: one row per node."
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-    with ray_session(ray_address) as ray:
+    with ray_session(ray_address) as ray:             # a ValueError naming the extra when ray is missing
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
         nodes = [n for n in ray.nodes() if n.get('Alive') and n['Resources'].get(SLOT_RESOURCE, 0) >= 1]
         if not nodes: raise ValueError(f"no alive node of this Ray cluster offers the {SLOT_RESOURCE!r} measurement slot; "
                                        "start nodes with `ray start ... --resources=...` (hwnb.optimize.node_resources())")
