@@ -60,6 +60,34 @@ def test_bad_ray_arguments():
     with pytest.raises(ValueError, match='MODULE:FACTORY'): opt.sweep('nomodule', executor='ray')
 
 
+def fleet_rows():
+    "Raw rows as a fleet sweep returns them: two hardware groups, each with its own baseline (latencies in s, made up)."
+    row = lambda hw, v, lat, metric, size: dict(hw=hw, node=f'node-{hw}', variant=v, kind='baseline' if v == 'fp32' else 'cast', config='{}',
+                                               status='ok', error='', latency_s=lat, size_bytes=size, metric=metric)
+    return [row('a100-sxm-80gb', 'fp32', 2e-3, 0.95, 4000), row('a100-sxm-80gb', 'bf16', 1e-3, 0.95, 2000),
+            row('h100-sxm', 'fp32', 1e-3, 0.95, 4000), row('h100-sxm', 'bf16', 4e-4, 0.90, 2000)]
+
+
+def test_table_gate_chart_and_board_group_by_hw():
+    from hwnb.optimize import Gate, Results, table
+    g = Gate(0.02)
+    res = Results(table(fleet_rows(), g), g)
+    df = res.df
+    assert list(df.columns[:2]) == ['hw', 'node']
+    assert df.speedup.tolist() == pytest.approx([1.0, 2.0, 1.0, 2.5])          # each against its own hw's baseline
+    assert df.reason.tolist()[::2] == ['baseline', 'baseline']
+    assert df.passed.tolist() == [True, True, True, False]                      # h100 bf16 lost 5 %: beyond 2 %
+    assert res.regate(0.1).df.passed.tolist() == [True, True, True, True]
+    assert res.for_hw('h100-sxm').df.variant.tolist() == ['fp32', 'bf16']
+    with pytest.raises(ValueError, match='h100-sxm'): res.for_hw('h100')
+    c = res.chart()
+    assert len(c.hconcat) == 2                                                  # one panel per hw
+    pytest.importorskip('ipywidgets'); pytest.importorskip('anywidget')
+    from hwnb.widgets import OptimizationBoard
+    b = OptimizationBoard(res)
+    assert 'a100-sxm-80gb' in b.w_table.value and 'h100-sxm' in b.w_table.value
+
+
 # ---- one local Ray instance for the rest of this module ------------------------------------------------------------------------------
 
 def tiny():
