@@ -180,6 +180,34 @@ def _trace(a):
     return 0
 
 
+# %% ../nbs/08_cli.ipynb #13c5aacc
+def _fleet_ceilings(a):
+    from hwnb import fleet
+    df = fleet.ceilings(quick=a.mode == 'quick', ray_address=a.address, progress=False)
+    if a.json: print(df.drop(columns='roofs', errors='ignore').to_json(orient='records', indent=1)); return 0
+    for r in df.to_dict('records'):
+        print(f"node {r['node'][:12]} ({r.get('host', '')}): {r.get('hw') or '?'}" + (f", datasheet {r['datasheet']}" if r.get('datasheet') else ''))
+        if r['status'] != 'ok': print(f"  failed: {r['error']}"); continue
+        for k in sorted(k for k in r if k.startswith(('peak_flops_', 'mem_bw_')) and not k.endswith('_of_datasheet')):
+            ratio = r.get(k + '_of_datasheet')
+            print(f"  {k:<20} {fmt_si(r[k], 'FLOP/s' if k.startswith('peak') else 'B/s'):>14}" + (f"   {ratio:.0%} of datasheet" if ratio == ratio and ratio is not None else ''))
+    if a.output:
+        from hwnb.roofline import save
+        print(f"wrote the roofline of every node to {save(fleet.chart(df), a.output).resolve()}")
+    return 0
+
+def _fleet_sweep(a):
+    from hwnb import fleet
+    hw = [h.strip() for h in a.hw.split(',') if h.strip()] if a.hw else None
+    res = dict(num_cpus=a.num_cpus, num_gpus=a.num_gpus)
+    r = fleet.sweep(a.factory, a.variants or None, hw=hw, ray_address=a.address, resources={k: v for k, v in res.items() if v is not None},
+                    repeat=a.repeat, memory=not a.no_memory, progress=False)
+    cols = ['hw', 'node', 'variant', 'status', 'latency_s', 'speedup', 'size_ratio', 'metric', 'metric_delta', 'passed', 'reason']
+    df = r.df[cols].assign(node=r.df['node'].str[:12])
+    if a.json: print(r.df.to_json(orient='records', indent=1, default_handler=str)); return 0
+    print(df.to_string(index=False, float_format=lambda x: f'{x:.4g}'))
+    return 0
+
 # %% ../nbs/08_cli.ipynb #4a0383c4
 def parser() -> argparse.ArgumentParser:
     "The `hwnb` argument parser."
@@ -229,6 +257,19 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument('--force', action='store_true', help="measure this machine again, even if a cached measurement exists")
     rp.add_argument('--accept', action='store_true', help='keep a measurement above the datasheet peak (refused as impossible otherwise)')
     rp.set_defaults(func=_report)
+    fl = sub.add_parser('fleet', help='sweeps and measured ceilings on a Ray cluster').add_subparsers(dest='fcmd', required=True, metavar='ACTION')
+    fc = fl.add_parser('ceilings', help="measure every node's ceilings (hwnb bench), one row per node")
+    fc.add_argument('--mode', default='quick', choices=['quick', 'full']); fc.add_argument('--json', action='store_true')
+    fc.add_argument('--address', help="Ray cluster ('auto', HOST:PORT, ray://HOST:10001; default: $RAY_ADDRESS, else a local instance)")
+    fc.add_argument('-o', '--output', help="also write every node's measured roofline (.html, .png, .svg)"); fc.set_defaults(func=_fleet_ceilings)
+    fs = fl.add_parser('sweep', help='an optimization sweep on a Ray cluster: MODULE:FACTORY and variant names')
+    fs.add_argument('factory', help='MODULE:FACTORY, a function returning (model, example_inputs, eval_fn), e.g. hwnb.fleet:digits')
+    fs.add_argument('variants', nargs='*', help='variant names (default: the standard menu)')
+    fs.add_argument('--hw', help='comma-separated hardware names, as nodes declare them (default: any node)')
+    fs.add_argument('--address', help="Ray cluster ('auto', HOST:PORT, ray://HOST:10001; default: $RAY_ADDRESS, else a local instance)")
+    fs.add_argument('--num-cpus', type=float, help='CPUs per measurement task'); fs.add_argument('--num-gpus', type=float, help='GPUs per measurement task')
+    fs.add_argument('--repeat', type=int, default=20); fs.add_argument('--no-memory', action='store_true', help='skip the peak-memory run')
+    fs.add_argument('--json', action='store_true'); fs.set_defaults(func=_fleet_sweep)
     d = sub.add_parser('docs', help='render the notebooks, executed, into an offline HTML site')
     d.add_argument('--nbs', default='nbs'); d.add_argument('-o', '--output', default='_docs')
     d.add_argument('--only', nargs='*', help='notebook names to render (default: all)')

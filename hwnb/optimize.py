@@ -6,7 +6,7 @@ Docs: https://hwnb.github.io/hwnb/optimize.html.md"""
 
 # %% ../nbs/06b_optimize.ipynb #349be793
 from __future__ import annotations
-import copy, gc, hashlib, json, math, numbers, platform, time, warnings
+import contextlib, copy, functools, gc, hashlib, importlib, inspect, json, math, numbers, os, pickle, platform, socket, time, types, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -15,17 +15,19 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 from .config import setting
-from .core import check_name, fmt_si, write_atomic
-from .optimize_measure import as_args, batch_size, peak_memory, signature, stored_bytes, time_model
+from .core import check_name, cpu_workers, fmt_si, write_atomic
+from .optimize_measure import Unkeyable, as_args, batch_size, fn_key, forward_key, model_hash, peak_memory, signature, stored_bytes, time_model
 from .variants import Cast, Variant, apply, apply_info, default_variants, variant
 
 # %% auto #0
-__all__ = ['CACHE_VERSION', 'ROW_FIELDS', 'COLUMNS', 'Gate', 'run_metric', 'model_hash', 'cache_key', 'read_cached',
-           'write_cached', 'measure', 'pareto', 'table', 'Results', 'sweep', 'Variant', 'apply', 'apply_info',
-           'default_variants', 'variant']
+__all__ = ['CACHE_VERSION', 'ROW_FIELDS', 'COLUMNS', 'HW_RESOURCE', 'SLOT_RESOURCE', 'SHARE', 'RAY_CONNECT_TIMEOUT_S',
+           'RAY_TASK_RETRIES', 'RAY_START_TRIES', 'LOST_CHECK_S', 'Gate', 'run_metric', 'cache_key', 'read_cached',
+           'write_cached', 'measure', 'pareto', 'table', 'Results', 'node_hw', 'node_resources', 'ray_session',
+           'load_factory', 'sweep', 'Variant', 'apply', 'apply_info', 'default_variants', 'variant', 'Unkeyable',
+           'fn_key', 'forward_key', 'model_hash']
 
 # %% ../nbs/06b_optimize.ipynb #a96009f0
-_all_ = ['Variant', 'apply', 'apply_info', 'default_variants', 'variant']   # re-exported from hwnb.variants: `from hwnb.optimize import *` brings them
+_all_ = ['Variant', 'apply', 'apply_info', 'default_variants', 'variant', 'Unkeyable', 'fn_key', 'forward_key', 'model_hash']   # re-exported from hwnb.variants and hwnb.optimize_measure: `from hwnb.optimize import *` brings them
 
 # %% ../nbs/06b_optimize.ipynb #23a804fc
 @dataclass(frozen=True)
@@ -62,25 +64,11 @@ def run_metric(eval_fn, model, name:str) -> float:
     if not math.isfinite(r): raise ValueError(f"eval_fn returned {r} on variant {name!r}")
     return r
 
-# %% ../nbs/06b_optimize.ipynb #905afd46
-CACHE_VERSION = 1
+# %% ../nbs/06b_optimize.ipynb #675c2dee
+CACHE_VERSION = 2   # 2: the key covers eval_fn's closure values and globals, and the source of the model's forward (issue 19)
 ROW_FIELDS = {'variant': str, 'kind': str, 'config': str, 'status': str, 'latency_s': float, 'size_bytes': int}   # checked when read
 
-def model_hash(model:nn.Module) -> str:
-    "sha256 of `model`'s class name and state_dict (names, dtypes, shapes, bytes)."
-    h = hashlib.sha256(type(model).__qualname__.encode())
-    for k, t in model.state_dict().items():
-        if not isinstance(t, torch.Tensor): h.update(repr((k, t)).encode()); continue
-        t = t.detach().cpu().contiguous()
-        h.update(repr((k, str(t.dtype), tuple(t.shape))).encode())
-        if t.numel(): h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
-
-def _fn_id(fn) -> str:
-    code = getattr(fn, '__code__', None)
-    body = hashlib.sha256(code.co_code + repr(code.co_consts).encode()).hexdigest()[:16] if code else ''
-    return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', type(fn).__qualname__)}:{body}"
-
+# %% ../nbs/06b_optimize.ipynb #7b074f6c
 def _versions() -> dict:
     import importlib.metadata as md
     out = {}
@@ -89,10 +77,10 @@ def _versions() -> dict:
         except md.PackageNotFoundError: out[p] = None
     return out
 
-def cache_key(mhash:str, v:Variant, args, eval_fn, timing:dict) -> str:
-    "The cache key of variant `v` on the model with hash `mhash`."
-    blob = json.dumps(dict(version=CACHE_VERSION, model=mhash, variant=v.name, config=v.config(), inputs=signature(args),
-                           eval_fn=_fn_id(eval_fn), timing=timing, versions=_versions(), machine=platform.machine()), sort_keys=True, default=str)
+def cache_key(mhash:str, v:Variant, args, eval_key:str, timing:dict, forward:str='') -> str:
+    "The cache key of variant `v` on the model with hash `mhash` and `forward_key` `forward`, scored by the eval function with `fn_key` `eval_key`."
+    blob = json.dumps(dict(version=CACHE_VERSION, model=mhash, forward=forward, variant=v.name, config=v.config(), inputs=signature(args),
+                           eval_fn=eval_key, timing=timing, versions=_versions(), machine=platform.machine()), sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 def read_cached(path:Path, key:str) -> dict|None:
@@ -159,11 +147,9 @@ def pareto(latency, metric, higher_is_better:bool=True) -> np.ndarray:
         out[i] = not dom.any()
     return out
 
-def table(rows:list, gate:Gate) -> pd.DataFrame:
-    "The results table from raw rows (the baseline first): relative columns, the gate's verdict, the Pareto front."
-    df = pd.DataFrame(rows)
-    for c in COLUMNS:
-        if c not in df: df[c] = np.nan
+# %% ../nbs/06b_optimize.ipynb #1c037611
+def _table(df:pd.DataFrame, gate:Gate) -> pd.DataFrame:
+    df = df.reset_index(drop=True)
     b = df.iloc[0]
     ok = df['status'] == 'ok'
     df['speedup'] = np.where(ok, b['latency_s'] / df['latency_s'], np.nan)
@@ -174,9 +160,20 @@ def table(rows:list, gate:Gate) -> pd.DataFrame:
     df['reason'] = [r for _, r in verdicts]
     df.loc[0, 'reason'] = 'baseline'
     df['pareto'] = pareto(df['latency_s'].where(ok), df['metric'].where(ok), gate.higher_is_better)
-    df['peak_mem_bytes'] = df['peak_mem_bytes'].astype('Float64')
-    return df[COLUMNS + [c for c in df if c not in COLUMNS]]
+    return df
 
+def table(rows:list, gate:Gate) -> pd.DataFrame:
+    "The results table from raw rows (each `hw` group's baseline first): relative columns, the gate's verdict, the Pareto front, per `hw`."
+    df = pd.DataFrame(rows)
+    for c in COLUMNS:
+        if c not in df: df[c] = np.nan
+    groups = [g for _, g in df.groupby('hw', sort=False, dropna=False)] if 'hw' in df else [df]
+    df = pd.concat([_table(g, gate) for g in groups], ignore_index=True)
+    df['peak_mem_bytes'] = df['peak_mem_bytes'].astype('Float64')
+    front = [c for c in ('hw', 'node') if c in df]
+    return df[front + COLUMNS + [c for c in df if c not in COLUMNS and c not in front]]
+
+# %% ../nbs/06b_optimize.ipynb #a072abed
 _DERIVED = ('speedup', 'size_ratio', 'metric_delta', 'passed', 'reason', 'pareto')   # what `table` computes from the raw rows
 
 class Results:
@@ -221,8 +218,10 @@ class Results:
         return diff(self._profile(self.df['variant'].iloc[0]), self._profile(name), by=by)
 
     def chart(self, title:str|None=None):
-        "Latency against metric; size as point size, colour by the gate's verdict, the Pareto front joined by a line."
+        "Latency against metric; size as point size, colour by the gate's verdict, the Pareto front joined by a line; one panel per `hw`."
         import altair as alt
+        if 'hw' in self.df and self.df['hw'].nunique() > 1:
+            return alt.hconcat(*[self.for_hw(h).chart(f"{title or 'Optimization variants'} on {h}") for h in self.df['hw'].unique()])
         d = self.df[self.df['status'] == 'ok'].copy()
         d['verdict'] = np.where(d.index == 0, 'baseline', np.where(d['passed'], 'passes gate', 'fails gate'))
         d['size'] = d['size_bytes'].map(lambda b: fmt_si(b, 'B'))
@@ -248,63 +247,336 @@ class Results:
         r._profiles = self._profiles                                        # share the profiles already taken
         return r
 
+    def for_hw(self, hw:str) -> 'Results':
+        "The results of one hardware group of a fleet sweep (`hw` column), with its own baseline first."
+        check_name(hw, list(self.df['hw'].unique()) if 'hw' in self.df else [], 'hw of these results')
+        r = Results(self.df[self.df['hw'] == hw].reset_index(drop=True), self.gate, self._model, self._args, list(self._variants.values()), self.threads)
+        r._profiles = self._profiles
+        return r
+
     def summary(self) -> pd.DataFrame:
         "The columns a reader wants first."
-        return self.df[['variant', 'status', 'latency_s', 'speedup', 'throughput', 'size_bytes', 'size_ratio', 'peak_mem_bytes',
+        return self.df[[c for c in ('hw', 'node') if c in self.df] + ['variant', 'status', 'latency_s', 'speedup', 'throughput', 'size_bytes', 'size_ratio', 'peak_mem_bytes',
                         'metric', 'metric_delta', 'passed', 'pareto', 'reason']]
 
     def __repr__(self) -> str: return f"Results({len(self.df)} variants)\n{self.summary().to_string()}"
     def _repr_html_(self) -> str:
-        n_ok, n_pass = int((self.df.status == 'ok').sum()), int(self.df.passed.iloc[1:].sum())
-        return (f"<p><b>{len(self.df) - 1} variants</b> vs the fp32 baseline: {n_ok - 1} measured, {n_pass} pass the gate "
+        base = self.df['reason'] == 'baseline'
+        n_ok, n_pass = int((self.df.status == 'ok').sum()), int(self.df.passed[~base].sum())
+        return (f"<p><b>{len(self.df) - int(base.sum())} variants</b> vs the fp32 baseline: {n_ok - int(base.sum())} measured, {n_pass} pass the gate "
                 f"(tolerance {self.gate.tolerance:.2%}).</p>") + self.summary().to_html(index=False, float_format=lambda x: f'{x:.4g}')
 
-# %% ../nbs/06b_optimize.ipynb #09e1fddf
-def sweep(model:nn.Module, example_inputs, eval_fn, variants=None, gate:Gate|None=None, cache=None, memory:bool=True, profile:bool=False,
-          warmup:int=3, repeat:int=20, max_time_s:float|None=None, items:int|None=None, threads:int|None=None, refresh:bool=False,
-          progress:bool=True) -> Results:
-    "Measure the fp32 baseline and each variant of `model` (latency, throughput, size, peak memory, metric) and gate them."
-    if threads is not None:
-        old = torch.get_num_threads()
-        torch.set_num_threads(int(threads))
-        try: return sweep(model, example_inputs, eval_fn, variants, gate, cache, memory, profile, warmup, repeat, max_time_s, items, None,
-                          refresh, progress)
-        finally: torch.set_num_threads(old)
-    if not isinstance(model, nn.Module): raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}")
+# %% ../nbs/06b_optimize.ipynb #76245519
+HW_RESOURCE = 'hwnb_hw:'    # + a catalog name: the Ray custom resource a node declares its hardware with, e.g. {"hwnb_hw:h100-sxm": 1}
+SLOT_RESOURCE = 'hwnb_slot' # 1 per node; each measurement task takes all of it, so measurements on one node never overlap
+SHARE = 0.001               # how much of the hardware resource a task asks for: it only selects the node, it is not used up
+RAY_CONNECT_TIMEOUT_S = 10  # how long a ray_address may take to answer a TCP connect before hwnb says it is unreachable
+RAY_TASK_RETRIES = 1        # Ray's max_retries: a task whose worker or node died runs once more, on a node with the same hardware
+
+def node_hw() -> str:
+    "This machine's hwnb hardware name: its first GPU's catalog name, else its CPU's, else `local-` and the CPU model."
+    from hwnb.detect import detect
+    m = detect()
+    name = (m.gpu_catalog[0] if m.gpus and m.gpu_catalog else None) or m.cpu_catalog
+    return name or 'local-' + ('-'.join(''.join(ch if ch.isalnum() else ' ' for ch in m.cpu_model.lower()).split())[:40] or 'machine')
+
+def node_resources(hw:str|None=None) -> dict:
+    "The Ray custom resources an hwnb node declares (`ray start --resources=...`): one measurement slot and its hardware (`hw`, default `node_hw()`)."
+    return {SLOT_RESOURCE: 1, HW_RESOURCE + (hw or node_hw()): 1}
+
+# %% ../nbs/06b_optimize.ipynb #1636cfa6
+_LOOPBACK_SWITCH = 'RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER'   # Ray's single-machine mode: with it at 0, its servers bind 127.0.0.1 only
+RAY_START_TRIES = 3   # a local start that times out (a busy machine: its agents miss the raylet's fixed 15 s wait) is tried again
+
+def _check_reachable(addr:str):
+    "A ValueError within RAY_CONNECT_TIMEOUT_S when `addr` ('HOST:PORT' or 'ray://HOST:PORT') does not accept a TCP connection."
+    hostport = addr.split('://', 1)[-1]
+    host, _, port = hostport.rpartition(':')
+    if not host or not port.isdigit(): raise ValueError(f"ray_address must be 'auto', 'HOST:PORT' or 'ray://HOST:PORT', not {addr!r}")
+    try: socket.create_connection((host, int(port)), timeout=RAY_CONNECT_TIMEOUT_S).close()
+    except OSError as e:
+        raise ValueError(f"cannot reach the Ray cluster at {addr!r} within {RAY_CONNECT_TIMEOUT_S} s ({e}); start one with "
+                         "`ray start --head`, or pass ray_address=None for a local instance") from None
+
+@contextlib.contextmanager
+def _loopback():
+    "While Ray starts or connects: Ray's single-machine mode, so it keeps 127.0.0.1 instead of advertising the machine's address."
+    old = os.environ.get(_LOOPBACK_SWITCH)
+    os.environ[_LOOPBACK_SWITCH] = '0'       # read by Ray's own processes (raylet, agents, workers) started meanwhile
+    from ray._private import ray_constants   # the driver read the switch when it imported ray
+    was, ray_constants.ENABLE_RAY_CLUSTER = ray_constants.ENABLE_RAY_CLUSTER, False
+    try: yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = was
+        if old is None: os.environ.pop(_LOOPBACK_SWITCH, None)
+        else: os.environ[_LOOPBACK_SWITCH] = old
+
+def _end_children(psutil, before:set, timeout_s:float=10):
+    "Terminate (then kill) the child processes of this process that were not there in `before`: the ones a failed Ray start began."
+    new = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+    for p in new:
+        with contextlib.suppress(psutil.Error): p.terminate()
+    for p in psutil.wait_procs(new, timeout=timeout_s)[1]:
+        with contextlib.suppress(psutil.Error): p.kill()
+
+def _start_local(ray, num_cpus:int|None):
+    "A local Ray instance bound to 127.0.0.1, without a dashboard, whose node declares `node_resources()`."
+    import psutil                                # a dependency of ray
+    with _loopback():
+        for attempt in range(RAY_START_TRIES):
+            before = {p.pid for p in psutil.Process().children(recursive=True)}
+            try: return ray.init(address='local', include_dashboard=False, _node_ip_address='127.0.0.1', num_cpus=num_cpus or cpu_workers(),
+                                 resources=node_resources(), log_to_driver=False, configure_logging=False)
+            except Exception as e:               # Ray gives its agents a fixed time to start, which a loaded machine can miss
+                ray.shutdown()
+                _end_children(psutil, before)    # what the failed start left running (its GCS, its agents)
+                if 'timed out during startup' not in str(e) or attempt + 1 == RAY_START_TRIES:
+                    raise ValueError(f"could not start a local Ray instance ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+
+
+# %% ../nbs/06b_optimize.ipynb #329ddf25
+@contextlib.contextmanager
+def ray_session(address:str|None=None, num_cpus:int|None=None):
+    "The `ray` module, connected: to `address` ('auto', 'HOST:PORT', 'ray://HOST:10001'), else $RAY_ADDRESS, else to a local instance (127.0.0.1, no dashboard, `num_cpus`) shut down on exit. A cluster joined is left running; a connection already open is used and kept."
+    try: import ray
+    except ImportError: raise ValueError("the Ray executor needs ray: pip install 'hwnb[fleet]'") from None
+    if ray.is_initialized(): yield ray; return
+    addr = address if address is not None else (os.environ.get('RAY_ADDRESS') or None)
+    if addr is None: _start_local(ray, num_cpus)
+    else:
+        if addr != 'auto': _check_reachable(addr)
+        local = addr.split('://', 1)[-1].rsplit(':', 1)[0] in ('127.0.0.1', 'localhost')   # an instance bound to loopback
+        try:
+            with (_loopback() if local else contextlib.nullcontext()): ray.init(address=addr, log_to_driver=False, configure_logging=False)
+        except ConnectionError as e: raise ValueError(f"cannot join the Ray cluster at {addr!r}: {e}") from None
+    try: yield ray
+    finally: ray.shutdown()                  # a local instance stops; from a cluster, only this driver disconnects
+
+# %% ../nbs/06b_optimize.ipynb #23f08876
+def load_factory(spec:str) -> tuple:
+    "`'MODULE:FACTORY'` -> `(model, example_inputs, eval_fn)`, what that function returns (it builds the model where it is called)."
+    mod, _, fn = str(spec).partition(':')
+    if not mod or not fn: raise ValueError(f"a model factory is 'MODULE:FACTORY' (a function returning (model, example_inputs, eval_fn)), not {spec!r}")
+    try: f = getattr(importlib.import_module(mod), fn)
+    except (ImportError, AttributeError) as e: raise ValueError(f"cannot load the model factory {spec!r}: {e}") from None
+    out = f()
+    if not (isinstance(out, tuple) and len(out) == 3 and isinstance(out[0], nn.Module) and callable(out[2])):
+        raise ValueError(f"{spec} must return (model, example_inputs, eval_fn), not {type(out).__name__}")
+    return out
+
+def _measure_on_node(payload, v:Variant, kw:dict, threads:int|None) -> dict:
+    "Runs in a Ray worker: build (a factory spec) or take the model, measure variant `v` there, and say where that was."
+    import ray
+    model, inputs, eval_fn = load_factory(payload) if isinstance(payload, str) else payload
+    if threads: torch.set_num_threads(int(threads))
+    row = measure(copy.deepcopy(model).eval(), v, as_args(inputs), eval_fn, **kw)
+    return {**row, 'node': ray.get_runtime_context().get_node_id(), 'host': platform.node(), 'hw_detected': node_hw(),
+            'threads': torch.get_num_threads()}
+
+# %% ../nbs/06b_optimize.ipynb #584bfbfb
+def _check_cluster(ray, hws:list, resources:dict):
+    "A ValueError unless an alive node offers the slot, each asked-for hardware and `resources`; lists what the cluster has."
+    nodes = [n for n in ray.nodes() if n.get('Alive')]
+    have = sorted({k[len(HW_RESOURCE):] for n in nodes for k in n['Resources'] if k.startswith(HW_RESOURCE)})
+    how = f"start each node with `ray start ... --resources='{json.dumps(node_resources('NAME'))}'` (hwnb.optimize.node_resources())"
+    if not any(n['Resources'].get(SLOT_RESOURCE, 0) >= 1 for n in nodes):
+        raise ValueError(f"no node of this Ray cluster offers the {SLOT_RESOURCE!r} measurement slot; {how}")
+    need = {'CPU': resources.get('num_cpus', 1), 'GPU': resources.get('num_gpus', 0), SLOT_RESOURCE: 1}
+    for hw in hws:
+        ask = {**need, **({HW_RESOURCE + hw: SHARE} if hw else {})}
+        if not any(all(n['Resources'].get(k, 0) >= x for k, x in ask.items() if x) for n in nodes):
+            what = f"hardware {hw!r}" if hw and hw not in have else f"{resources} on a node" + (f" with {hw}" if hw else '')
+            raise ValueError(f"no node of this Ray cluster has {what}; its nodes have hardware {have or 'none declared'} "
+                             f"and {[{k: v for k, v in n['Resources'].items() if k in ('CPU', 'GPU')} for n in nodes]}; {how}")
+
+def _put(ray, model, inputs, eval_fn):
+    "The (model, example_inputs, eval_fn) payload in Ray's object store; a ValueError naming what cannot be pickled."
+    from ray import cloudpickle
+    for what, x in (('model', model), ('example_inputs', inputs), ('eval_fn', eval_fn)):
+        try: cloudpickle.dumps(x)
+        except Exception as e:
+            raise ValueError(f"the {what} ({type(x).__name__}) cannot be pickled to send it to Ray workers ({type(e).__name__}: {e}); "
+                             "pass a model factory instead, sweep('your_module:make', executor='ray', ...), where make() returns "
+                             "(model, example_inputs, eval_fn) and each worker builds its own") from None
+    return ray.put((model, inputs, eval_fn))
+
+# %% ../nbs/06b_optimize.ipynb #f8abcf7a
+LOST_CHECK_S = 5    # how often the driver, while waiting, checks that each pending task still has an alive node of its hardware
+
+def _failed_row(v:Variant, error:str) -> dict:
+    return dict(variant=v.name, kind=v.kind, config=json.dumps(v.config(), sort_keys=True), status='failed', error=error[:500],
+                impl='', note='', compile_time_s=math.nan, apply_time_s=math.nan, peak_mem_bytes=None, mem_method='')
+
+def _ray_error(ray, e) -> str:
+    "What a Ray task's failure means for the user, in one line."
+    ex, tries = ray.exceptions, f"{RAY_TASK_RETRIES + 1} tries"
+    if isinstance(e, ex.OutOfMemoryError): return f"the worker was killed by Ray's memory monitor (out of memory), in {tries}"
+    if isinstance(e, ex.WorkerCrashedError):
+        return f"the worker process died while measuring (a segfault, an OOM kill or os._exit), in {tries}"
+    if isinstance(e, ex.NodeDiedError): return f"its node was lost, in {tries}"
+    if isinstance(e, ex.RayTaskError) and getattr(e, 'cause', None) is not None: return _err(e.cause)
+    return _err(e)
+
+def _cached_row(kp, refresh:bool) -> dict|None:
+    "The cached row for (path, key) `kp`, marked cached; None when absent, refreshed, not keyable (kp None) or bad."
+    if kp is None or refresh: return None
+    row = read_cached(*kp)
+    return None if row is None else {**row, 'cached': True}
+
+def _store(kp, row:dict) -> dict:
+    "Cache `row` (measured, by this driver) when it is ok and keyable; returns it marked not cached."
+    if kp is not None and row['status'] == 'ok': write_cached(kp[0], kp[1], row)
+    return {**row, 'cached': False}
+
+# %% ../nbs/06b_optimize.ipynb #08d88370
+def _lost(ray, pending:dict) -> list:
+    "Pending tasks whose hardware no alive node has any more."
+    alive = [n['Resources'] for n in ray.nodes() if n.get('Alive')]
+    return [r for r, (hw, _) in pending.items() if not any(n.get(SLOT_RESOURCE) and (not hw or n.get(HW_RESOURCE + hw)) for n in alive)]
+
+def _sweep_ray(ray, payload, base:Variant, vs:list, keys, kw:dict, threads, hws:list, resources:dict, refresh:bool, progress:bool) -> dict:
+    "{(hw, variant name): row}: every group's baseline, then its variants on the baseline's node, as Ray tasks; the driver caches the rows."
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+    task = ray.remote(_measure_on_node)
+    opts = dict(num_cpus=resources.get('num_cpus', 1), num_gpus=resources.get('num_gpus', 0), max_retries=RAY_TASK_RETRIES)
+    rows, pending = {}, {}
+    bar = tqdm(total=len(hws) * (1 + len(vs)), desc='variants (ray)', disable=not progress)
+    def run(hw, v, node=None):
+        if (row := _cached_row(keys(hw, v), refresh)) is not None: rows[hw, v.name] = row; bar.update(); return row
+        strat = NodeAffinitySchedulingStrategy(node, soft=True) if node else 'DEFAULT'   # soft: a lost node's retry goes elsewhere
+        ref = task.options(resources={SLOT_RESOURCE: 1, **({HW_RESOURCE + hw: SHARE} if hw else {})}, scheduling_strategy=strat,
+                           name=f"hwnb {v.name} on {hw or 'any node'}", **opts).remote(payload, v, kw, threads)
+        pending[ref] = (hw, v)
+    def baseline_done(hw, row):
+        if row['status'] == 'ok':
+            for w in vs: run(hw, w, row.get('node'))
+        else:
+            for w in vs: rows[hw, w.name] = _failed_row(w, f"not measured: the baseline failed on {hw or 'its node'}: {row['error']}"); bar.update()
+    for hw in hws:
+        if (row := run(hw, base)) is not None: baseline_done(hw, row)
+    while pending:
+        done, _ = ray.wait(list(pending), num_returns=1, timeout=LOST_CHECK_S)
+        gone = [] if done else _lost(ray, pending)
+        for ref in done + gone:
+            hw, v = pending.pop(ref)
+            if ref in gone:
+                ray.cancel(ref, force=True)
+                row = _failed_row(v, f"its node was lost and no other alive node has hardware {hw!r}")
+            else:
+                try: row = ray.get(ref)
+                except Exception as e: row = _failed_row(v, _ray_error(ray, e))
+            rows[hw, v.name] = row = _store(keys(hw, v), row)
+            bar.update()
+            if v is base: baseline_done(hw, row)
+    bar.close()
+    return rows
+
+# %% ../nbs/06b_optimize.ipynb #8e17ea1d
+def _check_ray_args(executor:str, hw, resources, ray_address) -> tuple:
+    "(hws, resources): the hardware groups (None: any node) and the Ray resources of each task, checked."
+    check_name(executor, ('local', 'ray'), 'executor')
+    if executor == 'local':
+        if hw is not None or resources or ray_address:
+            raise ValueError("hw, resources and ray_address only apply to executor='ray'")
+        return [None], {}
+    hws = [None] if hw is None else [hw] if isinstance(hw, str) else list(hw)
+    if not hws or any(h is not None and (not isinstance(h, str) or not h) for h in hws) or len(set(hws)) != len(hws):
+        raise ValueError(f"hw is a hardware name or a list of distinct names (as nodes declare them), not {hw!r}")
+    resources = dict(resources or {})
+    for k, x in resources.items():
+        check_name(k, ('num_cpus', 'num_gpus'), 'Ray resource')
+        if isinstance(x, bool) or not isinstance(x, numbers.Real) or not 0 <= x < math.inf:
+            raise ValueError(f"resources[{k!r}] must be a number >= 0, not {x!r}")
+    return hws, resources
+
+def _prepare(model, example_inputs, eval_fn, variants, gate) -> tuple:
+    "(model in eval mode, args, gate, baseline, variants), checked."
+    if not isinstance(model, nn.Module): raise TypeError(f"model must be a torch.nn.Module or a 'MODULE:FACTORY' string, not {type(model).__name__}")
     if not callable(eval_fn): raise TypeError("eval_fn must be a function eval_fn(model) -> float")
     gate = gate if gate is not None else Gate()
     if not isinstance(gate, Gate): raise TypeError(f"gate must be a hwnb.optimize.Gate, not {type(gate).__name__}")
     args = as_args(example_inputs)
     if model.training:
-        warnings.warn("the model is in training mode; hwnb measures it (and every variant) in eval mode: model.eval() on a copy", stacklevel=2)
-    model = copy.deepcopy(model).eval()
+        warnings.warn("the model is in training mode; hwnb measures it (and every variant) in eval mode: model.eval() on a copy", stacklevel=3)
     vs = [variant(v) for v in (default_variants() if variants is None else variants)]
     base = Variant('fp32', 'baseline')
     vs = [v for v in vs if v.kind != 'baseline']
     names = [v.name for v in vs]
     if len(set(names)) != len(names) or base.name in names:
         raise ValueError(f"variant names must be unique and not {base.name!r} (the baseline): {names}")
-    cdir = Path(setting('cache_dir', cache)) / 'optimize'
-    timing = dict(warmup=warmup, repeat=repeat, max_time_s=max_time_s, memory=memory, items=items, threads=torch.get_num_threads())
-    mh = model_hash(model)
+    try: model = copy.deepcopy(model).eval()
+    except Exception as e:
+        raise ValueError(f"the model ({type(model).__name__}) cannot be copied ({type(e).__name__}: {e}), and hwnb measures copies; "
+                         "pass a model factory instead, 'your_module:make', where make() returns (model, example_inputs, eval_fn)") from None
+    return model, args, gate, base, vs
+
+# %% ../nbs/06b_optimize.ipynb #a60635cd
+def _sweep_rows(model, args, eval_fn, spec, base, vs, keys, kw, threads, hws, resources, executor, ray_address, refresh, progress) -> list:
+    "The raw rows, the baseline of each hw group first: measured here one by one, or as Ray tasks."
+    if executor == 'local':
+        rows = []
+        bar = tqdm([base] + vs, desc='variants', disable=not progress)
+        for v in bar:
+            bar.set_postfix_str(v.name)
+            row = _cached_row(keys(None, v), refresh)
+            if row is None:
+                row = measure(model, v, args, eval_fn, **kw)
+                if v is base and row['status'] != 'ok': raise ValueError(f"the fp32 baseline could not be measured: {row['error']}")
+                row = _store(keys(None, v), row)
+            rows.append(row)
+        return rows
+    with ray_session(ray_address) as ray:
+        _check_cluster(ray, hws, resources)
+        payload = spec or _put(ray, model, args, eval_fn)
+        have = sorted({k[len(HW_RESOURCE):] for n in ray.nodes() if n.get('Alive') for k in n['Resources'] if k.startswith(HW_RESOURCE)})
+        rekey = lambda hw, v: keys(hw or f"any of {have}", v)   # hw=None: rows stand for whatever hardware the cluster has
+        got = _sweep_ray(ray, payload, base, vs, rekey, kw, threads, hws, resources, refresh, progress)
+    if all(got[hw, base.name]['status'] != 'ok' for hw in hws):
+        raise ValueError(f"the fp32 baseline could not be measured on any node: {got[hws[0], base.name]['error']}")
     rows = []
-    bar = tqdm([base] + vs, desc='variants', disable=not progress)
-    for v in bar:
-        bar.set_postfix_str(v.name)
-        key = cache_key(mh, v, args, eval_fn, timing)
-        path = cdir / f"{key}.json"
-        row = None if refresh else read_cached(path, key)
-        if row is not None: row = {**row, 'cached': True}
-        else:
-            row = measure(model, v, args, eval_fn, warmup, repeat, max_time_s, memory, items)
-            if v is base and row['status'] != 'ok':
-                raise ValueError(f"the fp32 baseline could not be measured: {row['error']}")
-            if row['status'] == 'ok': write_cached(path, key, row)
-            row['cached'] = False
-        rows.append(row)
-    res = Results(table(rows, gate), gate, model, args, [base] + vs, torch.get_num_threads())
+    for hw in hws:
+        b = got[hw, base.name]
+        for v in [base] + vs:
+            r = {**got[hw, v.name], 'hw': hw or b.get('hw_detected') or 'unknown'}
+            r.setdefault('node', '')
+            if r['status'] == 'ok' and hw and r.get('hw_detected') != hw:
+                warnings.warn(f"a node that declares {hw!r} detects itself as {r.get('hw_detected')!r} (variant {v.name})", stacklevel=4)
+            if r['status'] == 'ok' and v is not base and r['node'] != b.get('node'):
+                r['note'] = (r.get('note') or '') + f" measured on node {r['node'][:12]}, not on its baseline's node (lost or gone)"
+            rows.append(r)
+    return rows
+
+# %% ../nbs/06b_optimize.ipynb #5cc7de67
+def sweep(model, example_inputs=None, eval_fn=None, variants=None, gate:Gate|None=None, cache=None, memory:bool=True, profile:bool=False,
+          warmup:int=3, repeat:int=20, max_time_s:float|None=None, items:int|None=None, threads:int|None=None, refresh:bool=False,
+          progress:bool=True, executor:str='local', ray_address:str|None=None, hw=None, resources:dict|None=None) -> Results:
+    "Measure the fp32 baseline and each variant of `model` (or of what factory 'MODULE:FACTORY' builds) and gate them; `executor='ray'`: as Ray tasks, per `hw`."
+    hws, resources = _check_ray_args(executor, hw, resources, ray_address)
+    spec = model if isinstance(model, str) else None
+    if spec is not None: model, example_inputs, eval_fn = load_factory(spec)
+    if threads is not None and executor == 'local':
+        old = torch.get_num_threads()
+        torch.set_num_threads(int(threads))
+        try: return sweep(model, example_inputs, eval_fn, variants, gate, cache, memory, profile, warmup, repeat, max_time_s, items, None,
+                          refresh, progress)
+        finally: torch.set_num_threads(old)
+    model, args, gate, base, vs = _prepare(model, example_inputs, eval_fn, variants, gate)
+    cdir = Path(setting('cache_dir', cache)) / 'optimize'
+    kw = dict(warmup=warmup, repeat=repeat, max_time_s=max_time_s, memory=memory, items=items)
+    timing = {**kw, 'threads': torch.get_num_threads() if executor == 'local' else threads, 'resources': resources}
+    mh, fwd = model_hash(model), forward_key(model)
+    try: ekey = fn_key(eval_fn)
+    except Unkeyable as e:
+        ekey = None
+        warnings.warn(f"{e}; so this sweep is not cached: every variant is measured, and nothing is saved", stacklevel=2)
+    def keys(hw, v):
+        if ekey is None: return None
+        k = cache_key(mh, v, args, ekey, {**timing, 'where': executor if executor == 'local' else f"ray:{hw or 'any'}"}, fwd)
+        return cdir / f"{k}.json", k
+    rows = _sweep_rows(model, args, eval_fn, spec, base, vs, keys, kw, threads, hws, resources, executor, ray_address, refresh, progress)
+    res = Results(table(rows, gate), gate, model, args, [base] + vs, torch.get_num_threads() if executor == 'local' else threads)
     if profile:
-        for v in tqdm(res.df['variant'][res.df['status'] == 'ok'].iloc[1:], desc='profiles', disable=not progress):
+        for v in tqdm(res.df['variant'][res.df['status'] == 'ok'].iloc[1:].unique(), desc='profiles', disable=not progress):
             try: res.diff(v)
             except Exception as e: warnings.warn(f"could not profile variant {v!r}: {_err(e)}", stacklevel=2)
     return res

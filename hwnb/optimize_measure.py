@@ -6,7 +6,7 @@ Docs: https://hwnb.github.io/hwnb/optimize_measure.html.md"""
 
 # %% ../nbs/06_optimize_measure.ipynb #6ae0d9df
 from __future__ import annotations
-import ctypes, math, os, time
+import ctypes, functools, hashlib, inspect, math, os, pickle, time, types
 from pathlib import Path
 import numpy as np
 import torch
@@ -16,8 +16,8 @@ from torch.utils._python_dispatch import is_traceable_wrapper_subclass
 from .core import ChildError, Forked, can_fork
 
 # %% auto #0
-__all__ = ['MIN_RUNS', 'PEAK_METHOD', 'tensor_bytes', 'stored_bytes', 'as_args', 'batch_size', 'signature', 'time_model',
-           'peak_supported', 'peak_memory', 'OrtModule']
+__all__ = ['MIN_RUNS', 'PEAK_METHOD', 'tensor_bytes', 'stored_bytes', 'as_args', 'batch_size', 'signature', 'model_hash',
+           'forward_key', 'Unkeyable', 'fn_key', 'time_model', 'peak_supported', 'peak_memory', 'OrtModule']
 
 # %% ../nbs/06_optimize_measure.ipynb #d8b2bc12
 def _plain(t) -> list:
@@ -63,6 +63,92 @@ def batch_size(args) -> int:
 def signature(args) -> list:
     "[(shape, dtype)] of every tensor in `args`, for cache keys."
     return [(list(t.shape), str(t.dtype)) if isinstance(t, torch.Tensor) else repr(t) for t in tree_flatten(args)[0]]
+
+# %% ../nbs/06_optimize_measure.ipynb #e178b7cc
+def model_hash(model:nn.Module) -> str:
+    "sha256 of `model`'s class name and state_dict (names, dtypes, shapes, bytes)."
+    h = hashlib.sha256(type(model).__qualname__.encode())
+    for k, t in model.state_dict().items():
+        if not isinstance(t, torch.Tensor): h.update(repr((k, t)).encode()); continue
+        t = t.detach().cpu().contiguous()
+        h.update(repr((k, str(t.dtype), tuple(t.shape))).encode())
+        if t.numel(): h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+def forward_key(model:nn.Module) -> str:
+    "sha256 of the source (or, without one, the bytecode) of `forward` of every module class in `model`: an edited forward is a new model."
+    h = hashlib.sha256()
+    for cls in sorted({type(m) for m in model.modules()}, key=lambda c: f"{c.__module__}.{c.__qualname__}"):
+        f = getattr(cls, 'forward', None)
+        try: src = inspect.getsource(f)
+        except (OSError, TypeError): src = _code_key(getattr(f, '__code__', None)) if f is not None else ''
+        h.update(f"{cls.__module__}.{cls.__qualname__}\n{src}".encode())
+    return h.hexdigest()
+
+# %% ../nbs/06_optimize_measure.ipynb #21d85e32
+class Unkeyable(ValueError):
+    "A value an eval function reads that hwnb cannot turn into a cache key (the sweep then measures without a cache)."
+
+def _code_key(code) -> str:
+    if code is None: return ''
+    consts = [_code_key(c) if inspect.iscode(c) else repr(c) for c in code.co_consts]
+    return hashlib.sha256(code.co_code + repr((consts, code.co_names)).encode()).hexdigest()
+
+def _names_read(code) -> set:
+    "Global names the code object (and the functions and comprehensions nested in it) may read."
+    out = set(code.co_names)
+    for c in code.co_consts:
+        if inspect.iscode(c): out |= _names_read(c)
+    return out
+
+def _tensor_key(t) -> str:
+    t = t.detach().cpu().contiguous()
+    b = t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b''
+    return f"tensor{tuple(t.shape)}{t.dtype}:{hashlib.sha256(b).hexdigest()}"
+
+# %% ../nbs/06_optimize_measure.ipynb #4ef04962
+def _value_key(v, where:str, seen:set) -> str:
+    "A stable text standing for value `v` (read by an eval function as `where`); `Unkeyable` when there is none."
+    if v is None or isinstance(v, (bool, int, float, complex, str, bytes)): return repr((type(v).__name__, v))
+    if isinstance(v, torch.Tensor): return _tensor_key(v)
+    if isinstance(v, np.ndarray): return f"ndarray{v.shape}{v.dtype}:{hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest()}"
+    if isinstance(v, np.generic): return repr((type(v).__name__, v.item()))
+    if isinstance(v, types.ModuleType): return f"module {v.__name__}"
+    if id(v) in seen: return 'recursive'
+    seen = seen | {id(v)}
+    if isinstance(v, (list, tuple, set, frozenset)):
+        items = [_value_key(x, f"{where}[{i}]", seen) for i, x in enumerate(v)]
+        return f"{type(v).__name__}[{','.join(sorted(items) if isinstance(v, (set, frozenset)) else items)}]"
+    if isinstance(v, dict): return 'dict{' + ','.join(sorted(f"{_value_key(k, where, seen)}:{_value_key(x, f'{where}[{k!r}]', seen)}" for k, x in v.items())) + '}'
+    if isinstance(v, nn.Module): return f"module:{model_hash(v)}:{forward_key(v)}"
+    if isinstance(v, functools.partial):
+        return f"partial({_value_key(v.func, where, seen)},{_value_key(v.args, where, seen)},{_value_key(v.keywords, where, seen)})"
+    if isinstance(v, types.MethodType): return f"method({_value_key(v.__func__, where, seen)},{_value_key(v.__self__, where, seen)})"
+    if isinstance(v, types.FunctionType): return _fn_key(v, where, seen)
+    if isinstance(v, type) or callable(v) and not hasattr(v, '__dict__'): return f"{getattr(v, '__module__', '')}.{getattr(v, '__qualname__', type(v).__qualname__)}"
+    try: return f"{type(v).__module__}.{type(v).__qualname__}:{hashlib.sha256(pickle.dumps(v, protocol=4)).hexdigest()}"
+    except Exception as e:
+        raise Unkeyable(f"eval_fn reads {where} ({type(v).__name__}), which cannot be keyed ({type(e).__name__}: {e})") from None
+
+# %% ../nbs/06_optimize_measure.ipynb #1d6bedd9
+def _fn_key(fn, where:str, seen:set) -> str:
+    code = fn.__code__
+    parts = [f"{fn.__module__}.{fn.__qualname__}", _code_key(code), _value_key(fn.__defaults__, f"{where} defaults", seen),
+             _value_key(fn.__kwdefaults__, f"{where} defaults", seen)]
+    for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
+        try: val = cell.cell_contents
+        except ValueError: val = None                      # a cell not filled yet
+        parts.append(f"{name}={_value_key(val, f'{name!r} (captured by {fn.__qualname__})', seen)}")
+    g = fn.__globals__
+    for name in sorted(_names_read(code)):
+        if name in g: parts.append(f"{name}={_value_key(g[name], f'global {name!r} (read by {fn.__qualname__})', seen)}")
+    return hashlib.sha256('\n'.join(parts).encode()).hexdigest()
+
+def fn_key(fn) -> str:
+    "A hash of what `fn` computes: its code, defaults, closure values and the globals it reads (values, tensors, modules, functions, recursively)."
+    if isinstance(fn, (types.FunctionType, types.MethodType, functools.partial)): return _value_key(fn, 'eval_fn', set())
+    if callable(fn): return _value_key((type(fn).__call__, getattr(fn, '__dict__', {})), f'the {type(fn).__name__} eval_fn', set())
+    raise TypeError(f"eval_fn must be callable, not {type(fn).__name__}")
 
 # %% ../nbs/06_optimize_measure.ipynb #de4a0810
 MIN_RUNS = 3   # fewest timed runs a latency is reported from, even past max_time_s

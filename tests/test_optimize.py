@@ -220,24 +220,28 @@ def test_sweep_table(clf, tmp_path):
 
 
 def test_resume_after_interrupt_loads_finished_variants(clf, tmp_path):
-    calls, stop = [], [True]
+    # the call counter and the stop flag live in files: the cache key covers the eval function's closure values (issue 19),
+    # so state kept in a captured list would (rightly) give each run its own key
+    log, stop = tmp_path / 'calls', tmp_path / 'stop'
+    calls = lambda: len(log.read_text()) if log.exists() else 0
     agree = agreement_with(clf)
     def interrupted(m):
-        calls.append(1)
-        if stop[0] and len(calls) == 3: raise KeyboardInterrupt      # baseline, variant 1, then stop on variant 2
+        with open(log, 'a') as f: f.write('.')
+        if stop.exists() and calls() == 3: raise KeyboardInterrupt      # baseline, variant 1, then stop on variant 2
         return agree(m)
+    stop.touch()
     with pytest.raises(KeyboardInterrupt):
         sweep(clf, torch.randn(8, 64), interrupted, FAST, cache=tmp_path, **QUICK)
     assert len(list((tmp_path / 'optimize').glob('*.json'))) == 2
-    calls.clear(); stop[0] = False
+    log.unlink(); stop.unlink()
     res = sweep(clf, torch.randn(8, 64), interrupted, FAST, cache=tmp_path, **QUICK)
-    assert len(calls) == len(FAST) - 1                    # fp32 and bf16 came from the cache
+    assert calls() == len(FAST) - 1                       # fp32 and bf16 came from the cache
     assert res.df.cached.tolist() == [True, True] + [False] * (len(FAST) - 1)
-    calls.clear()
+    log.unlink()
     sweep(clf, torch.randn(8, 64), interrupted, FAST, cache=tmp_path, **QUICK)
-    assert calls == []                                    # everything cached now
+    assert calls() == 0                                   # everything cached now
     sweep(clf, torch.randn(4, 64), interrupted, FAST[:1], cache=tmp_path, **QUICK)
-    assert len(calls) == 2                                # other input shapes: another key
+    assert calls() == 2                                   # other input shapes: another key
 
 
 def test_corrupt_cache_is_recomputed_with_a_warning(clf, tmp_path):
@@ -314,3 +318,75 @@ def test_peak_memory_per_variant(tmp_path):
     size = res.df.size_bytes[0]
     assert size <= fp32 < size + 64e6                          # the deep copy is written in the child, plus a run's working memory
     assert int8 > 0 and res.df.mem_method[0].startswith('fork')
+
+
+# ---- issue 19 item 2: the cache key covers what determines the result ------------------------------------------------------------
+
+def at_threshold(threshold):
+    "An eval_fn whose only difference between two instances is the captured `threshold`."
+    def score(m):
+        with torch.no_grad(): return float((m(XS).max(-1).values > threshold).float().mean())
+    return score
+
+
+def test_captured_threshold_is_not_served_from_the_cache(clf, tmp_path):
+    lo = sweep(clf, torch.randn(8, 64), at_threshold(-10.0), ['bf16'], cache=tmp_path, **QUICK)
+    hi = sweep(clf, torch.randn(8, 64), at_threshold(10.0), ['bf16'], cache=tmp_path, **QUICK)
+    assert lo.df.metric.tolist() == [1.0, 1.0] and hi.df.metric.tolist() == [0.0, 0.0]
+    assert not hi.df.cached.any()
+    again = sweep(clf, torch.randn(8, 64), at_threshold(10.0), ['bf16'], cache=tmp_path, **QUICK)
+    assert again.df.cached.all() and again.df.metric.tolist() == [0.0, 0.0]
+
+
+LIMIT = -10.0
+
+
+def score_against_global(m):
+    with torch.no_grad(): return float((m(XS).max(-1).values > LIMIT).float().mean())
+
+
+def test_globals_read_by_eval_fn_key_the_cache(clf, tmp_path):
+    global LIMIT, XS
+    old_limit, old_xs = LIMIT, XS
+    try:
+        assert sweep(clf, torch.randn(8, 64), score_against_global, ['bf16'], cache=tmp_path, **QUICK).df.metric[0] == 1.0
+        LIMIT = 10.0                                                   # a plain global value
+        r = sweep(clf, torch.randn(8, 64), score_against_global, ['bf16'], cache=tmp_path, **QUICK)
+        assert not r.df.cached.any() and r.df.metric[0] == 0.0
+        XS = XS * 1e6                                                  # a global tensor, same shape and dtype
+        r = sweep(clf, torch.randn(8, 64), score_against_global, ['bf16'], cache=tmp_path, **QUICK)
+        assert not r.df.cached.any() and r.df.metric[0] > 0.0
+    finally: LIMIT, XS = old_limit, old_xs
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.lin = nn.Linear(64, 10)
+    def forward(self, x): return self.lin(x)
+
+
+def doubled_forward(self, x): return 2 * self.lin(x)
+
+
+def test_forward_source_keys_the_cache(tmp_path, monkeypatch):
+    net = Net().eval()
+    ev = lambda m: float(m(XS).sum())
+    first = sweep(net, torch.randn(8, 64), ev, ['bf16'], cache=tmp_path, **QUICK)
+    key = opt.forward_key(net)
+    monkeypatch.setattr(Net, 'forward', doubled_forward)              # the same class and weights, an edited forward
+    assert opt.forward_key(net) != key
+    r = sweep(net, torch.randn(8, 64), ev, ['bf16'], cache=tmp_path, **QUICK)
+    assert not r.df.cached.any()
+    assert r.df.metric[0] == pytest.approx(2 * first.df.metric[0], rel=1e-5)
+
+
+def test_unkeyable_eval_fn_is_measured_uncached_with_a_warning(clf, tmp_path):
+    import threading
+    lock = threading.Lock()
+    def locked(m):
+        with lock: return 1.0
+    with pytest.warns(UserWarning, match=r"'lock'.*not cached"):
+        r = sweep(clf, torch.randn(8, 64), locked, ['bf16'], cache=tmp_path, **QUICK)
+    assert r.df.status.tolist() == ['ok', 'ok'] and not (tmp_path / 'optimize').exists()
