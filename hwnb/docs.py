@@ -11,8 +11,8 @@ from pathlib import Path
 from .core import write_atomic
 
 # %% auto #0
-__all__ = ['KERNEL_ENV', 'notebooks', 'prepare', 'inline_charts', 'use_docs_renderer', 'vega_bundle', 'execute', 'render',
-           'build']
+__all__ = ['KERNEL_ENV', 'notebooks', 'show_doc_safe', 'prepare', 'inline_charts', 'use_docs_renderer', 'vega_bundle', 'execute',
+           'render', 'build']
 
 # %% ../nbs/09_docs.ipynb #1c8187c5
 def notebooks(nbs='nbs') -> list:
@@ -56,11 +56,22 @@ def _folded_source(src:str) -> str:
     code = highlight(src, PythonLexer(), HtmlFormatter(cssclass='highlight hl-ipython3'))
     return f'<details class="hwnb-src"><summary>source</summary>\n{code}\n</details>'
 
+def show_doc_safe(f):
+    "`nbdev.showdoc.show_doc(f)`; where an annotation names a class defined further down the notebook, the signature without annotations."
+    from nbdev.showdoc import show_doc
+    try: return show_doc(f)
+    except NameError:
+        saved = f.__dict__.get('__annotations__', {})
+        try:
+            f.__annotations__ = {}
+            return show_doc(f)
+        finally: f.__annotations__ = saved
+
 def prepare(nb):
     "A copy of notebook `nb` ready to execute and render: hidden cells dropped, export cells folded, `show_doc` cells added."
     import nbformat
     nb = copy.deepcopy(nb)
-    setup = "from nbdev.showdoc import show_doc\nfrom hwnb.docs import use_docs_renderer\nuse_docs_renderer()"
+    setup = ("from nbdev.showdoc import show_doc\nfrom hwnb.docs import use_docs_renderer, show_doc_safe\nuse_docs_renderer()")
     cells = [nbformat.v4.new_code_cell(setup, metadata={'hwnb': {'hide_input': True, 'hide_output': True}})]
     for c in nb.cells:
         if c.cell_type != 'code': cells.append(c); continue
@@ -72,7 +83,7 @@ def prepare(nb):
             c.metadata['hwnb'] = {'hide_input': True}
             cells += [c, nbformat.v4.new_markdown_cell(_folded_source(c.source))]
             if 'exporti' not in d:
-                cells += [nbformat.v4.new_code_cell(f"show_doc({n})", metadata={'hwnb': {'hide_input': True}})
+                cells += [nbformat.v4.new_code_cell(f"show_doc_safe({n})", metadata={'hwnb': {'hide_input': True}})
                           for n in _public_names(c.source)]
         else: cells.append(c)
     nb.cells = cells
