@@ -101,8 +101,9 @@ class Cluster:
     "hwnb's own local Ray instance (opt.ray_session with 2 CPUs), held open for this module and closed by the last test."
     def __init__(self):
         self.stack = __import__('contextlib').ExitStack()
+        before = {p.pid for p in psutil.Process().children(recursive=True)}      # e.g. the browser tests' Chromium: not Ray's
         self.ray = self.stack.enter_context(opt.ray_session(num_cpus=2))
-        self.children = [p for p in psutil.Process().children(recursive=True)]
+        self.children = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]   # what starting Ray added
         self.address = self.ray.get_runtime_context().gcs_address
         self.node = self.ray.get_runtime_context().get_node_id()
 
