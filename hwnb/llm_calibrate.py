@@ -6,7 +6,7 @@ Docs: https://hwnb.github.io/hwnb/llm_calibrate.html.md"""
 
 # %% ../nbs/05d_llm_calibrate.ipynb #959c6891
 from __future__ import annotations
-import math, os, re, statistics, time
+import math, os, re, statistics, time, warnings
 from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
@@ -26,14 +26,9 @@ __all__ = ['LLM_OP_RULES', 'CLOCKS', 'from_torch_config', 'CachedAttention', 'KV
 
 # %% ../nbs/05d_llm_calibrate.ipynb #ddb8aaee
 def from_torch_config(c, name:str|None=None) -> ModelConfig:
-    "The `hwnb.llm` `ModelConfig` of an `hwnb.models.ModelConfig` (the PyTorch reference model): same sizes, GQA, window and experts."
-    if not isinstance(c, tm.ModelConfig):
-        raise TypeError(f"expected an hwnb.models.ModelConfig (e.g. hwnb.models.tiny_mistral()), not {type(c).__name__}")
-    return ModelConfig(name=name or c.name, model_type='mixtral' if c.is_moe else 'mistral', hidden=c.dim, n_layers=c.n_layers,
-                       n_heads=c.n_heads, n_kv_heads=c.n_kv_heads, head_dim=c.head_dim, intermediate=c.hidden_dim,
-                       vocab=c.vocab_size, max_positions=c.max_seq_len, sliding_window=c.sliding_window,
-                       n_experts=c.n_experts, experts_per_token=c.top_k if c.is_moe else 0, tie_embeddings=False,
-                       hidden_act='silu', norms_per_layer=2, source='hwnb.models.ModelConfig')
+    "Deprecated: the reference model's config already is the LLM model's `ModelConfig`; this checks it builds and renames it."
+    warnings.warn("from_torch_config is deprecated: hwnb.models and hwnb.llm share one ModelConfig; pass the config itself", DeprecationWarning, stacklevel=2)
+    return replace(tm.check_buildable(c), name=name or c.name)
 
 # %% ../nbs/05d_llm_calibrate.ipynb #5e8117ee
 class CachedAttention(nn.Module):
@@ -72,8 +67,8 @@ class KVCacheDecoder(nn.Module):
         if not isinstance(model, tm.Transformer): raise TypeError(f"model must be an hwnb.models.Transformer (hwnb.models.build), not {type(model).__name__}")
         c = model.config
         if c.is_moe: raise ValueError("KVCacheDecoder runs dense models only; hwnb.models' experts gather their weights per token")
-        max_len = max_len or c.max_seq_len
-        if not 1 <= max_len <= c.max_seq_len: raise ValueError(f"max_len must be between 1 and the model's max_seq_len ({c.max_seq_len}), not {max_len}")
+        max_len = max_len or c.max_positions
+        if not 1 <= max_len <= c.max_positions: raise ValueError(f"max_len must be between 1 and the model's max_positions ({c.max_positions}), not {max_len}")
         self.model, self.max_len = model, max_len
         self.attn = nn.ModuleList(CachedAttention(l.attention) for l in model.layers)
         w = model.output.weight
@@ -144,7 +139,7 @@ def model_dtype(model:nn.Module) -> str:
 def _steps(model, batch, prompt_len, seed):
     c = model.config if isinstance(model, tm.Transformer) else None
     if c is None: raise TypeError(f"model must be an hwnb.models.Transformer (hwnb.models.build(config)), not {type(model).__name__}")
-    if prompt_len + 1 > c.max_seq_len: raise ValueError(f"prompt_len + 1 = {prompt_len + 1} exceeds the model's max_seq_len ({c.max_seq_len})")
+    if prompt_len + 1 > c.max_positions: raise ValueError(f"prompt_len + 1 = {prompt_len + 1} exceeds the model's max_positions ({c.max_positions})")
     dec = KVCacheDecoder(model, batch, prompt_len + 1)
     ids = tm.example_input(c, batch, prompt_len + 1, seed=seed)
     return dec, {'prefill': (ids[:, :prompt_len], 0), 'decode': (ids[:, prompt_len:], prompt_len)}
@@ -197,7 +192,7 @@ def predict_steps(model, hw, batch:int=1, prompt_len:int=128, dtype:str|None=Non
     "`hwnb.llm.analyze`'s per-op table of `model`'s prefill and decode step (a built `Transformer` or an `hwnb.models.ModelConfig`); `cal`: a `StepCalibration`."
     c = model.config if isinstance(model, tm.Transformer) else model
     dt = dtype or (model_dtype(model) if isinstance(model, nn.Module) else 'fp32')
-    run = lambda **k: analyze(from_torch_config(c), hw, batch=batch, prompt_len=prompt_len, gen_len=1, weight_format=dt, kv_dtype=dt,
+    run = lambda **k: analyze(tm.check_buildable(c), hw, batch=batch, prompt_len=prompt_len, gen_len=1, weight_format=dt, kv_dtype=dt,
                               act_dtype=dt, block_size=None, **{'efficiency': 'ideal', **k}).ops   # the bare roofline that a calibration scales
     if cal is None: return run(**kw)
     if not isinstance(cal, StepCalibration): raise TypeError(f"cal must be a StepCalibration (hwnb.llm_calibrate.fit), not {type(cal).__name__}")

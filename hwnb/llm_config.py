@@ -6,7 +6,7 @@ Docs: https://hwnb.github.io/hwnb/llm_config.html.md"""
 
 # %% ../nbs/05_llm_config.ipynb #00026130
 from __future__ import annotations
-import json, math
+import json, math, warnings
 from dataclasses import dataclass, fields
 from functools import cached_property
 from importlib import resources
@@ -54,6 +54,10 @@ def _check_model(m):
                        ('positions', ('rope', 'alibi', 'learned', 'none')), ('expert_mlp_kind', ('', 'gated', 'plain')),
                        ('norm_placement', ('pre', 'post', 'sandwich'))):
         if getattr(m, f) not in allowed: raise ValueError(f"{m.name}: {f} must be one of {allowed}, not {getattr(m, f)!r}")
+    for f in ('rope_theta', 'norm_eps'):
+        v = getattr(m, f)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            raise ValueError(f"{m.name}: {f} must be a positive finite number, not {v!r}")
     if not isinstance(m.hidden_act, str) or not m.hidden_act: raise TypeError(f"{m.name}: hidden_act must be an activation name, not {m.hidden_act!r}")
     for f, allowed in (('layer_types', LAYER_KINDS), ('mlp_types', MLP_TYPES)):
         v = getattr(m, f)
@@ -85,6 +89,8 @@ COMPRESSED_KINDS = LAYER_KINDS[4:6] # DeepSeek-V4: a sliding window plus one com
 MLP_TYPES = ('dense', 'moe', 'none')
 _MLP_ACTS = ('silu', 'gelu', 'gelu_pytorch_tanh', 'gelu_new', 'gelu_fast', 'relu', 'relu2', 'swish')   # activations hwnb knows by name
 
+_OLD_FIELDS = dict(dim='hidden', hidden_dim='intermediate', vocab_size='vocab', max_seq_len='max_positions', top_k='experts_per_token')
+
 @dataclass(frozen=True)
 class ModelConfig:
     "A decoder-only LLM: sizes, attention (GQA/MQA/MLA, windows), MLP or MoE, state-space layers. Sizes are counts (not bytes)."
@@ -106,6 +112,8 @@ class ModelConfig:
     o_bias: bool = False
     mlp_bias: bool = False
     hidden_act: str = 'silu'
+    rope_theta: float = 10000.0     # RoPE base (the Llama default when a config gives none); unused without RoPE
+    norm_eps: float = 1e-5          # epsilon of the norms (rms_norm_eps / layer_norm_eps)
     norms_per_layer: int = 2        # hidden-sized norm weight vectors per layer
     source: str = ''                # where the config came from (URL or path)
     # -- architecture facts beyond the Llama shape (defaults: the Llama shape) --
@@ -170,6 +178,12 @@ class ModelConfig:
 
     def __post_init__(self):
         _check_model(self)
+
+    def __getattr__(self, k):     # the spellings of the old hwnb.models.ModelConfig, for one release
+        if k in _OLD_FIELDS and not k.startswith('__'):
+            warnings.warn(f"ModelConfig.{k} is deprecated; use .{_OLD_FIELDS[k]}", DeprecationWarning, stacklevel=2)
+            return getattr(self, _OLD_FIELDS[k])
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {k!r}")
 
     @property
     def is_moe(self) -> bool: return self.n_experts > 0
@@ -538,7 +552,10 @@ def _base(c, mt) -> dict:
     if maxp is None: raise ValueError(f"{c.where}: missing required fields ['max_position_embeddings']")
     act = c.get('hidden_activation', 'hidden_act', 'activation_function', 'mlp_hidden_act', default='silu')
     if not isinstance(act, str): raise TypeError(f"{c.where}: hidden_act must be an activation name, not {act!r}")
-    return dict(model_type=mt, hidden=hidden, n_layers=L, n_heads=H, n_kv_heads=kv, head_dim=hd, intermediate=inter, vocab=vocab,
+    rp = d.get('rope_parameters') if isinstance(d.get('rope_parameters'), dict) else {}
+    theta = c.get('rope_theta', default=rp.get('rope_theta', 10000.0))
+    eps = c.get('rms_norm_eps', 'layer_norm_eps', 'layer_norm_epsilon', 'norm_epsilon', 'norm_eps', default=1e-5)
+    return dict(model_type=mt, rope_theta=theta, norm_eps=eps, hidden=hidden, n_layers=L, n_heads=H, n_kv_heads=kv, head_dim=hd, intermediate=inter, vocab=vocab,
                 max_positions=maxp, hidden_act={'gelu_new': 'gelu_new', 'swiglu': 'silu'}.get(act, act),
                 tie_embeddings=c.flag('tie_word_embeddings', default=mt in _TIED_BY_DEFAULT),
                 qkv_bias=c.flag('attention_bias'), o_bias=c.flag('attention_bias'), mlp_bias=c.flag('mlp_bias'))

@@ -7,51 +7,20 @@ Docs: https://hwnb.github.io/hwnb/models.html.md"""
 # %% ../nbs/02a_models.ipynb #f70e21b7
 from __future__ import annotations
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from .core import renamed
+from .llm_config import ModelConfig, get_model
 
 # %% auto #0
-__all__ = ['INIT_STD', 'ModelConfig', 'CNNConfig', 'tiny_mistral', 'tiny_mixtral', 'mistral_7b', 'mixtral_8x7b', 'tiny_cnn',
-           'RMSNorm', 'rope_tables', 'apply_rope', 'sliding_window_mask', 'Attention', 'FeedForward', 'Experts', 'MoE',
-           'Block', 'Transformer', 'ConvBNReLU', 'Residual', 'CNN', 'build', 'example_input', 'n_params', 'hf_model']
+__all__ = ['OLD_NAMES', 'TINY', 'INIT_STD', 'CNNConfig', 'tiny_mistral', 'tiny_mixtral', 'mistral_7b', 'mixtral_8x7b', 'tiny_cnn',
+           'check_buildable', 'RMSNorm', 'rope_tables', 'apply_rope', 'sliding_window_mask', 'Attention', 'FeedForward',
+           'Experts', 'MoE', 'Block', 'Transformer', 'ConvBNReLU', 'Residual', 'CNN', 'build', 'example_input',
+           'n_params', 'hf_model']
 
 # %% ../nbs/02a_models.ipynb #6f69a5c5
-@dataclass(frozen=True)
-class ModelConfig:
-    "A Mistral-architecture decoder (Mixtral-style MoE when `n_experts > 0`). Widths are in elements."
-    name: str = 'tiny-mistral'
-    vocab_size: int = 512
-    dim: int = 128                  # model width (hidden size)
-    n_layers: int = 2
-    n_heads: int = 4                # query heads
-    n_kv_heads: int = 2             # key/value heads (GQA: n_heads % n_kv_heads == 0)
-    hidden_dim: int = 352           # SwiGLU inner width (intermediate size)
-    max_seq_len: int = 256          # RoPE table length
-    sliding_window: int|None = 64   # attention span in tokens; None: full causal attention
-    rope_theta: float = 10000.0
-    norm_eps: float = 1e-5
-    n_experts: int = 0              # 0: dense SwiGLU MLP; >0: mixture of experts
-    top_k: int = 2                  # experts per token (MoE only)
-
-    def __post_init__(self):
-        for k in ('vocab_size', 'dim', 'n_layers', 'n_heads', 'n_kv_heads', 'hidden_dim', 'max_seq_len'):
-            v = getattr(self, k)
-            if not isinstance(v, int) or v < 1: raise ValueError(f"ModelConfig.{k} must be a positive int, not {v!r}")
-        if self.dim % self.n_heads: raise ValueError(f"dim={self.dim} must be divisible by n_heads={self.n_heads}")
-        if self.n_heads % self.n_kv_heads: raise ValueError(f"n_heads={self.n_heads} must be a multiple of n_kv_heads={self.n_kv_heads} (GQA)")
-        if (self.dim // self.n_heads) % 2: raise ValueError(f"head_dim={self.dim // self.n_heads} must be even for RoPE")
-        if self.sliding_window is not None and self.sliding_window < 1: raise ValueError("sliding_window must be >= 1 or None")
-        if self.n_experts < 0 or (self.n_experts and not 1 <= self.top_k <= self.n_experts):
-            raise ValueError(f"need 1 <= top_k <= n_experts; got top_k={self.top_k}, n_experts={self.n_experts}")
-
-    @property
-    def head_dim(self) -> int: return self.dim // self.n_heads
-
-    @property
-    def is_moe(self) -> bool: return self.n_experts > 0
-
 @dataclass(frozen=True)
 class CNNConfig:
     "A small convolutional classifier: conv-bn-relu stages with a residual block, for `image_size`² RGB images."
@@ -66,26 +35,61 @@ class CNNConfig:
         if self.image_size < 4: raise ValueError("image_size must be >= 4 pixels")
 
 # %% ../nbs/02a_models.ipynb #116a4771
+OLD_NAMES = dict(dim='hidden', hidden_dim='intermediate', vocab_size='vocab', max_seq_len='max_positions', top_k='experts_per_token')  # the old models.ModelConfig's fields
+
+def _preset(base:dict, kw:dict, where:str) -> ModelConfig:
+    old = renamed({k: v for k, v in kw.items() if k in OLD_NAMES}, OLD_NAMES, where)
+    if set(old) & set(kw): raise TypeError(f"{where}(): {sorted(set(old) & set(kw))[0]!r} is given twice (in its old and new spelling)")
+    kw = {**{k: v for k, v in kw.items() if k not in OLD_NAMES}, **old}
+    if kw.get('n_experts') and 'experts_per_token' not in kw and not base.get('experts_per_token'): kw['experts_per_token'] = 2
+    if kw.get('n_experts') == 0: kw['experts_per_token'] = 0
+    cfg = {**base, **kw}
+    if 'head_dim' not in kw and ('hidden' in kw or 'n_heads' in kw):       # head_dim follows the width unless given
+        if cfg['hidden'] % cfg['n_heads']: raise ValueError(f"hidden={cfg['hidden']} must be divisible by n_heads={cfg['n_heads']} (or give head_dim)")
+        cfg['head_dim'] = cfg['hidden'] // cfg['n_heads']
+    return ModelConfig(**cfg)
+
+TINY = dict(name='tiny-mistral', model_type='mistral', hidden=128, n_layers=2, n_heads=4, n_kv_heads=2, head_dim=32,
+            intermediate=352, vocab=512, max_positions=256, sliding_window=64, source='hwnb.models.tiny_mistral')
 def tiny_mistral(**kw) -> ModelConfig:
-    "A 2-layer Mistral-style model (0.5 M parameters) with GQA and a 64-token sliding window."
-    return replace(ModelConfig(), **kw)
+    "A 2-layer Mistral-style model (0.5 M parameters) with GQA and a 64-token sliding window; `kw` replaces fields."
+    return _preset(TINY, kw, 'tiny_mistral')
 
 def tiny_mixtral(**kw) -> ModelConfig:
     "The tiny model with a 4-expert, top-2 mixture-of-experts MLP."
-    return replace(ModelConfig(name='tiny-mixtral', n_experts=4, top_k=2), **kw)
+    return _preset({**TINY, 'name': 'tiny-mixtral', 'model_type': 'mixtral', 'n_experts': 4, 'experts_per_token': 2}, kw, 'tiny_mixtral')
+
+def _bundled(name:str) -> dict:
+    m = get_model(name)
+    return {f.name: getattr(m, f.name) for f in fields(m)}
 
 def mistral_7b(**kw) -> ModelConfig:
-    "Mistral 7B v0.1 (https://huggingface.co/mistralai/Mistral-7B-v0.1/blob/main/config.json)."
-    return replace(ModelConfig(name='mistral-7b', vocab_size=32000, dim=4096, n_layers=32, n_heads=32, n_kv_heads=8,
-                               hidden_dim=14336, max_seq_len=32768, sliding_window=4096, rope_theta=10000.0), **kw)
+    "Mistral 7B v0.1: the bundled config (`hwnb.llm_config.get_model('mistral-7b')`), with `kw` replaced."
+    return _preset(_bundled('mistral-7b'), kw, 'mistral_7b')
 
 def mixtral_8x7b(**kw) -> ModelConfig:
-    "Mixtral 8x7B v0.1 (https://huggingface.co/mistralai/Mixtral-8x7B-v0.1/blob/main/config.json)."
-    return replace(mistral_7b(name='mixtral-8x7b', sliding_window=None, rope_theta=1e6, n_experts=8, top_k=2), **kw)
+    "Mixtral 8x7B v0.1: the bundled config, with `kw` replaced."
+    return _preset(_bundled('mixtral-8x7b'), kw, 'mixtral_8x7b')
 
 def tiny_cnn(**kw) -> CNNConfig:
     "A 2-stage CNN for 32x32 RGB images, 10 classes."
     return replace(CNNConfig(), **kw)
+
+# %% ../nbs/02a_models.ipynb #e25c08ce
+_SIZED = {'name', 'model_type', 'hidden', 'n_layers', 'n_heads', 'n_kv_heads', 'head_dim', 'intermediate', 'vocab', 'max_positions',
+          'sliding_window', 'n_experts', 'experts_per_token', 'rope_theta', 'norm_eps', 'source', 'notes', 'layer_types', 'mlp_types'}
+
+def check_buildable(c:ModelConfig) -> ModelConfig:
+    "`c`, if the reference `Transformer` can build it (the Mistral/Mixtral shape); else a ValueError naming the first field it cannot."
+    if not isinstance(c, ModelConfig): raise TypeError(f"expected a ModelConfig (e.g. tiny_mistral()), not {type(c).__name__}")
+    moot = {'dense_intermediate'} if 'dense' not in c.mlps else set()      # the width of dense layers an all-MoE model has none of
+    for f in fields(ModelConfig):
+        if f.name not in _SIZED | moot and getattr(c, f.name) != f.default:
+            raise ValueError(f"{c.name}: the reference Transformer builds the Mistral/Mixtral shape only; {f.name}={getattr(c, f.name)!r} "
+                             f"(it builds {f.name}={f.default!r}). Profile such a model through transformers instead")
+    if len(set(c.kinds)) > 1 or len(set(c.mlps)) > 1: raise ValueError(f"{c.name}: the reference Transformer gives every layer the same attention and MLP")
+    if c.head_dim % 2: raise ValueError(f"{c.name}: head_dim={c.head_dim} must be even for RoPE")
+    return c
 
 # %% ../nbs/02a_models.ipynb #9c768780
 class RMSNorm(nn.Module):
@@ -125,10 +129,10 @@ class Attention(nn.Module):
     def __init__(self, c:ModelConfig):
         super().__init__()
         self.c = c
-        self.wq = nn.Linear(c.dim, c.n_heads * c.head_dim, bias=False)
-        self.wk = nn.Linear(c.dim, c.n_kv_heads * c.head_dim, bias=False)
-        self.wv = nn.Linear(c.dim, c.n_kv_heads * c.head_dim, bias=False)
-        self.wo = nn.Linear(c.n_heads * c.head_dim, c.dim, bias=False)
+        self.wq = nn.Linear(c.hidden, c.n_heads * c.head_dim, bias=False)
+        self.wk = nn.Linear(c.hidden, c.n_kv_heads * c.head_dim, bias=False)
+        self.wv = nn.Linear(c.hidden, c.n_kv_heads * c.head_dim, bias=False)
+        self.wo = nn.Linear(c.n_heads * c.head_dim, c.hidden, bias=False)
     def forward(self, x, cos, sin, mask=None):
         b, s, _ = x.shape
         c = self.c
@@ -168,9 +172,9 @@ class MoE(nn.Module):
     "Mixtral's sparse MLP: softmax router, top-k experts per token, weights renormalised over the chosen k."
     def __init__(self, c:ModelConfig):
         super().__init__()
-        self.top_k = c.top_k
-        self.gate = nn.Linear(c.dim, c.n_experts, bias=False)
-        self.experts = Experts(c.n_experts, c.dim, c.hidden_dim)
+        self.top_k = c.experts_per_token
+        self.gate = nn.Linear(c.hidden, c.n_experts, bias=False)
+        self.experts = Experts(c.n_experts, c.hidden, c.intermediate)
     def forward(self, x):
         shape = x.shape
         x = x.reshape(-1, shape[-1])                                            # (T, dim)
@@ -185,9 +189,9 @@ class Block(nn.Module):
     "Pre-norm transformer block: `x + attn(norm(x))`, then `x + mlp(norm(x))`."
     def __init__(self, c:ModelConfig):
         super().__init__()
-        self.attention_norm, self.attention = RMSNorm(c.dim, c.norm_eps), Attention(c)
-        self.ffn_norm = RMSNorm(c.dim, c.norm_eps)
-        self.feed_forward = MoE(c) if c.is_moe else FeedForward(c.dim, c.hidden_dim)
+        self.attention_norm, self.attention = RMSNorm(c.hidden, c.norm_eps), Attention(c)
+        self.ffn_norm = RMSNorm(c.hidden, c.norm_eps)
+        self.feed_forward = MoE(c) if c.is_moe else FeedForward(c.hidden, c.intermediate)
     def forward(self, x, cos, sin, mask=None):
         x = x + self.attention(self.attention_norm(x), cos, sin, mask)
         return x + self.feed_forward(self.ffn_norm(x))
@@ -197,16 +201,16 @@ class Transformer(nn.Module):
     def __init__(self, c:ModelConfig):
         super().__init__()
         self.config = c
-        self.tok_embeddings = nn.Embedding(c.vocab_size, c.dim)
+        self.tok_embeddings = nn.Embedding(c.vocab, c.hidden)
         self.layers = nn.ModuleList(Block(c) for _ in range(c.n_layers))
-        self.norm = RMSNorm(c.dim, c.norm_eps)
-        self.output = nn.Linear(c.dim, c.vocab_size, bias=False)
-        cos, sin = rope_tables(c.head_dim, c.max_seq_len, c.rope_theta)
+        self.norm = RMSNorm(c.hidden, c.norm_eps)
+        self.output = nn.Linear(c.hidden, c.vocab, bias=False)
+        cos, sin = rope_tables(c.head_dim, c.max_positions, c.rope_theta)
         self.register_buffer('cos', cos, persistent=False)
         self.register_buffer('sin', sin, persistent=False)
     def forward(self, idx):                                                     # idx (b, s) int64
         s = idx.shape[1]
-        if s > self.config.max_seq_len: raise ValueError(f"sequence of {s} tokens is longer than max_seq_len={self.config.max_seq_len}")
+        if s > self.config.max_positions: raise ValueError(f"sequence of {s} tokens is longer than max_positions={self.config.max_positions}")
         mask = sliding_window_mask(s, self.config.sliding_window, idx.device)
         x = self.tok_embeddings(idx)
         for layer in self.layers: x = layer(x, self.cos, self.sin, mask)
@@ -256,7 +260,7 @@ def _init(model, seed):
 
 def build(config, seed:int=0, device=None, dtype=None) -> nn.Module:
     "The model described by `config` (a `ModelConfig` or `CNNConfig`), initialised from `seed`, on `device`, in `dtype`, in eval mode."
-    if isinstance(config, ModelConfig): cls = Transformer
+    if isinstance(config, ModelConfig): cls, config = Transformer, check_buildable(config)
     elif isinstance(config, CNNConfig): cls = CNN
     else: raise TypeError(f"config must be a ModelConfig or CNNConfig (e.g. tiny_mistral()), not {type(config).__name__}")
     if isinstance(dtype, str):
@@ -269,13 +273,13 @@ def build(config, seed:int=0, device=None, dtype=None) -> nn.Module:
     return model.eval()
 
 def example_input(config, batch:int=1, seq_len:int|None=None, device=None, dtype=None, seed:int=0):
-    "A matching input: token ids (batch, seq_len) for a `ModelConfig` (default 128 tokens, capped at max_seq_len), images (batch, 3, H, W) for a `CNNConfig`."
+    "A matching input: token ids (batch, seq_len) for a `ModelConfig` (default 128 tokens, capped at max_positions), images (batch, 3, H, W) for a `CNNConfig`."
     device = torch.device(device or 'cpu')
     g = torch.Generator().manual_seed(seed)
     if isinstance(config, ModelConfig):
-        s = seq_len or min(128, config.max_seq_len)
+        s = seq_len or min(128, config.max_positions)
         if device.type == 'meta': return torch.empty(batch, s, dtype=torch.long, device='meta')
-        return torch.randint(0, config.vocab_size, (batch, s), generator=g).to(device)
+        return torch.randint(0, config.vocab, (batch, s), generator=g).to(device)
     if isinstance(config, CNNConfig):
         shape = (batch, config.in_channels, config.image_size, config.image_size)
         dt = dtype if not isinstance(dtype, str) else __import__('hwnb.core', fromlist=['torch_dtype']).torch_dtype(dtype)
@@ -292,13 +296,13 @@ def hf_model(config:ModelConfig, seed:int=0, attn_implementation:str='sdpa'):
     "Hugging Face `MistralForCausalLM` (or `MixtralForCausalLM` for a MoE config) with `config`'s shapes, random weights, eval mode."
     try: import transformers as tr
     except ImportError: raise ImportError("hf_model needs the transformers package: pip install 'hwnb[hf]' (or transformers)") from None
-    if not isinstance(config, ModelConfig): raise TypeError(f"config must be a ModelConfig, not {type(config).__name__}")
-    kw = dict(vocab_size=config.vocab_size, hidden_size=config.dim, intermediate_size=config.hidden_dim,
+    check_buildable(config)
+    kw = dict(vocab_size=config.vocab, hidden_size=config.hidden, intermediate_size=config.intermediate,
               num_hidden_layers=config.n_layers, num_attention_heads=config.n_heads, num_key_value_heads=config.n_kv_heads,
-              max_position_embeddings=config.max_seq_len, sliding_window=config.sliding_window, rope_theta=config.rope_theta,
+              max_position_embeddings=config.max_positions, sliding_window=config.sliding_window, rope_theta=config.rope_theta,
               rms_norm_eps=config.norm_eps, tie_word_embeddings=False, attn_implementation=attn_implementation)
     if config.is_moe:
-        cfg, cls = tr.MixtralConfig(num_local_experts=config.n_experts, num_experts_per_tok=config.top_k, **kw), tr.MixtralForCausalLM
+        cfg, cls = tr.MixtralConfig(num_local_experts=config.n_experts, num_experts_per_tok=config.experts_per_token, **kw), tr.MixtralForCausalLM
     else: cfg, cls = tr.MistralConfig(**kw), tr.MistralForCausalLM
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -25,7 +25,7 @@ def fc_total(model, x) -> int:
 
 def expert_flops(cfg, tokens) -> int:
     "Closed form of a Mixtral MoE's expert matmuls: every token through top_k SwiGLU experts (3 matrices of dim x hidden), per layer."
-    return cfg.n_layers * tokens * cfg.top_k * 3 * 2 * cfg.dim * cfg.hidden_dim
+    return cfg.n_layers * tokens * cfg.experts_per_token * 3 * 2 * cfg.hidden * cfg.intermediate
 
 
 @pytest.fixture(scope='module')

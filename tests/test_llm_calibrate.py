@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st, HealthCheck
 from hwnb import bench, models as tm
 from hwnb.llm_config import params_total, params_active
 from hwnb.profiler import count
-from hwnb.llm_calibrate import (from_torch_config, KVCacheDecoder, to_llm_ops, predict_steps, op_overheads, measure_steps,
+from hwnb.llm_calibrate import (KVCacheDecoder, to_llm_ops, predict_steps, op_overheads, measure_steps,
                                 fit, evaluate, llm_op)
 
 MATMULS = ('attn/qkv', 'attn/o', 'mlp/gate_up', 'mlp/down', 'lm_head')
@@ -20,22 +20,22 @@ def torch_configs(draw):
     heads = kv * draw(st.sampled_from([1, 2, 4]))
     hd = draw(st.sampled_from([8, 16, 64]))
     experts = draw(st.sampled_from([0, 0, 4, 8]))
-    return tm.ModelConfig(name='h', vocab_size=draw(st.integers(16, 50_000)), dim=heads * hd, n_layers=draw(st.integers(1, 6)),
-                          n_heads=heads, n_kv_heads=kv, hidden_dim=draw(st.integers(8, 4096)), max_seq_len=draw(st.integers(8, 8192)),
-                          sliding_window=draw(st.sampled_from([None, 16, 4096])), n_experts=experts,
-                          top_k=draw(st.integers(1, experts)) if experts else 2)
+    return tm.tiny_mistral(name='h', vocab=draw(st.integers(16, 50_000)), hidden=heads * hd, n_layers=draw(st.integers(1, 6)),
+                           n_heads=heads, n_kv_heads=kv, intermediate=draw(st.integers(8, 4096)), max_positions=draw(st.integers(8, 8192)),
+                           sliding_window=draw(st.sampled_from([None, 16, 4096])), n_experts=experts,
+                           experts_per_token=draw(st.integers(1, experts)) if experts else 0)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(torch_configs())
-def test_converted_config_counts_the_modules_parameters(c):
+def test_one_config_counts_the_modules_parameters(c):
     model = tm.build(c, device='meta')
-    m = from_torch_config(c)
+    m = c                                   # one ModelConfig: the reference model's config is the LLM model's
     assert params_total(m) == tm.n_params(model)
     # active: all parameters but the (E - k) experts a token skips; each expert is 1/E of the stacked expert tensors
     expert = sum(p.numel() for n, p in model.named_parameters() if '.experts.' in n) // max(c.n_experts, 1)
-    assert params_active(m) == tm.n_params(model) - (c.n_experts - c.top_k) * expert * (c.n_experts > 0)
-    assert (m.sliding_window, m.max_positions, m.head_dim) == (c.sliding_window, c.max_seq_len, c.dim // c.n_heads)
+    assert params_active(m) == tm.n_params(model) - (c.n_experts - c.experts_per_token) * expert * (c.n_experts > 0)
+    assert (m.sliding_window, m.max_positions, m.head_dim) == (c.sliding_window, c.max_positions, c.hidden // c.n_heads)
 
 
 def test_cached_decoding_matches_the_full_forward():
@@ -88,15 +88,15 @@ def test_calibrated_prediction_beats_the_roofline_on_held_out_shapes(case):
     Compared by the mean |log(predicted / measured)| over the held-out shapes and phases."""
     hw = bench.measure('quick', progress=False)           # this machine's ceilings (cached per machine)
     if case == 'bf16-bandwidth':
-        c = tm.ModelConfig(name='held-bf16', vocab_size=4096, dim=512, n_layers=2, n_heads=8, n_kv_heads=2, hidden_dim=1792,
-                           max_seq_len=512, sliding_window=None)
+        c = tm.tiny_mistral(name='held-bf16', vocab=4096, hidden=512, n_layers=2, n_heads=8, n_kv_heads=2, intermediate=1792,
+                            max_positions=512, sliding_window=None)
         model = tm.build(c, dtype='bf16')
         if 'bf16' not in hw.dtypes:               # e.g. an AVX2-only CPU: the bench found bf16 GEMM slow and gave it no roof
             with pytest.raises(ValueError, match='no bf16 units'): predict_steps(model, hw, 1, 64)
             pytest.skip(f"{hw.name} has no bf16 roof to predict from ({hw.notes})")
     else:
-        c = tm.ModelConfig(name='held-tiny', vocab_size=256, dim=64, n_layers=2, n_heads=4, n_kv_heads=2, hidden_dim=176,
-                           max_seq_len=512, sliding_window=None)
+        c = tm.tiny_mistral(name='held-tiny', vocab=256, hidden=64, n_layers=2, n_heads=4, n_kv_heads=2, intermediate=176,
+                            max_positions=512, sliding_window=None)
         model = tm.build(c)
     meas = measure_steps(model, batch=1, prompt_len=64, hw=hw, repeat=7, profile_repeat=3)
     cal = fit(meas, model, hw)

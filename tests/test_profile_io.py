@@ -17,7 +17,7 @@ def counted():
 
 
 def test_diff_per_op_and_module(counted):
-    cfg2 = tiny_mistral(n_layers=1, hidden_dim=128)
+    cfg2 = tiny_mistral(n_layers=1, intermediate=128)
     other = count(build(cfg2), example_input(cfg2, seq_len=32))
     d = diff(counted, other).set_index('op')
     assert d.loc['aten.mm.default', 'd_flops'] == 3 * 2 * 32 * 128 * (128 - 352)
