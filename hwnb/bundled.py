@@ -159,6 +159,7 @@ _TOPICS = {  # topic -> (subjects, past-tense verbs, objects, trailing phrases)
                 ['in the backyard', 'all afternoon', 'near the barn', 'under the table', 'by the river']),
 }
 
+# %% ../nbs/02b_bundled.ipynb #585e85e9
 def _sentence(rng:random.Random) -> str:
     subj, verbs, objs, tails = _TOPICS[rng.choice(sorted(_TOPICS))]
     s, v, o, t = rng.choice(subj), rng.choice(verbs), rng.choice(objs), rng.choice(tails)

@@ -272,6 +272,7 @@ def build(config, seed:int=0, device=None, dtype=None) -> nn.Module:
     if dtype is not None: model = model.to(dtype)
     return model.eval()
 
+# %% ../nbs/02a_models.ipynb #01192f28
 def example_input(config, batch:int=1, seq_len:int|None=None, device=None, dtype=None, seed:int=0):
     "A matching input: token ids (batch, seq_len) for a `ModelConfig` (default 128 tokens, capped at max_positions), images (batch, 3, H, W) for a `CNNConfig`."
     device = torch.device(device or 'cpu')

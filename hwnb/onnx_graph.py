@@ -271,6 +271,7 @@ def _attention_flops(op, ins, outs, attrs) -> float:
 
 _FAST = {**{o: 0 for o in _METADATA | _COPY | {'Gather'}}, **{o: 1 for o in _ELEMENTWISE}}   # 0 FLOPs / 1 per output element
 
+# %% ../nbs/04_onnx_graph.ipynb #ab81cb57
 def _einsum_flops(eq, ins) -> float:
     "2 · the product of every index's size for a two-operand einsum (one multiply-add per index combination); 1 per combination for one operand."
     if not eq or '...' in eq or any(s is None for s in ins) or len(ins) not in (1, 2): return math.nan
@@ -281,6 +282,7 @@ def _einsum_flops(eq, ins) -> float:
         for c, n in zip(term, s): size[c] = max(size.get(c, 1), n)
     return float((2 if len(ins) == 2 else 1) * _prod(size.values()))
 
+# %% ../nbs/04_onnx_graph.ipynb #76a1ab51
 def node_flops(op:str, ins:list, outs:list, attrs:dict|None=None) -> float:
     "FLOPs of one ONNX node of type `op` (domain dropped) with input/output shapes `ins`/`outs` (tuples; None if unknown) and attributes `attrs`."
     fam = _FAST.get(op)
@@ -382,6 +384,7 @@ def _inferred(model_or_path, shapes:dict|None=None, parallel:bool=False) -> onnx
             if chk is not None: chk.close()
     return _infer(with_shapes(load(model_or_path, external=False), shapes))
 
+# %% ../nbs/04_onnx_graph.ipynb #5dce057e
 _ABSENT, _UNKNOWN = (None, 0, 0), (None, -1, 0)   # table entries of an absent optional input ('') and of a tensor without a known shape
 
 class _Types(dict):
@@ -418,6 +421,7 @@ class _Types(dict):
         v = self[name] = _UNKNOWN if v is None else v
         return v
 
+# %% ../nbs/04_onnx_graph.ipynb #3c1c7af2
 def parameters(model_or_path) -> pd.DataFrame:
     "One row per initializer: name, shape, dtype, numel, bytes (weights, and the constants the exporter stored as initializers)."
     model = load(model_or_path, external=False)
@@ -452,6 +456,7 @@ def _module_cached(node, cache:dict) -> str:
     if m is None: m = cache[key] = node_module(node)
     return m
 
+# %% ../nbs/04_onnx_graph.ipynb #ad21b284
 def _price(op:str, dom:str, ins:tuple, outs:tuple, attrs:dict|None) -> tuple:
     "(op label, main shape, dtype, flops, bytes, known) of one node from its input/output table entries; nodes with the same key share it."
     default = dom in _DEFAULT_DOMAINS
@@ -490,6 +495,7 @@ def _price_nodes(model, lo:int, hi:int) -> tuple:
         idx.append(k); mods.append(mod); names.append(nn)
     return plist, idx, mods, names
 
+# %% ../nbs/04_onnx_graph.ipynb #2ea9643c
 def _unique_names(names:list, model) -> list:
     "The names `named` gives: an empty or repeated node name becomes `n{index}_{op}`, as ONNX Runtime then reports it."
     s = set(names)
@@ -529,6 +535,7 @@ def _column(plist:list, j:int, idx:np.ndarray, dtype=object) -> np.ndarray:
     for q, p in enumerate(plist): a[q] = p[j]           # element by element: shapes are tuples that numpy would unpack
     return a[idx]
 
+# %% ../nbs/04_onnx_graph.ipynb #b6bed832
 def analyze(model_or_path, shapes:dict|None=None, workers:int|None=None) -> pd.DataFrame:
     "Static op table of an ONNX model: one row per node with op, module, node, shape, dtype, flops, bytes, intensity, known (no timing). `workers`: processes that price the nodes (None: up to 4 CPUs for a graph of `PARALLEL_MIN_NODES` nodes or more, else 1)."
     if workers is not None: _n_workers(workers, 1)          # a bad value fails before any work

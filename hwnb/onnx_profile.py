@@ -201,6 +201,7 @@ def quantize(model_or_path, path, weight_type:str='int8', per_channel:bool=False
 def _size(m) -> float:
     return float(os.path.getsize(m)) if isinstance(m, (str, os.PathLike)) else float(load(m).ByteSize())
 
+# %% ../nbs/04a_onnx_profile.ipynb #406e403d
 def compare(variants:dict, inputs, opt_level:str='all', device:str='auto', warmup:int=2, repeat:int=10, threads:int|None=None) -> pd.DataFrame:
     "Per variant ({name: model or path}, the first is the reference): median wall time, speedup, file size, and output error vs the reference."
     if not isinstance(variants, dict) or not variants: raise ValueError("compare needs a dict of at least one variant {name: model or path}")

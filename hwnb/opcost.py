@@ -127,6 +127,7 @@ def registry_flops(packet, args, kwargs, out) -> float:
 
 _KINDS = {}   # OpOverload -> (name, kind, packet, writes_first): which rule of the conventions prices it, decided once per operator
 
+# %% ../nbs/03a_opcost.ipynb #9e8ad45e
 def _kind(func) -> tuple:
     "The rule of the conventions table that prices OpOverload `func` (cached; the flop registry is still consulted at each call)."
     k = _KINDS.get(func)
@@ -146,6 +147,7 @@ def _kind(func) -> tuple:
     k = _KINDS[func] = (name, kind, packet, name in _WRITE_ONLY_FIRST)
     return k
 
+# %% ../nbs/03a_opcost.ipynb #48702d81
 def op_cost(func, args, kwargs, out, causal:str='full', ins:list|None=None) -> tuple:
     "(flops, bytes, known) of one call of OpOverload `func` with `args`/`kwargs` that returned `out` (`ins`: `tensors((args, kwargs))` if already at hand)."
     name, kind, packet, writes_first = _kind(func)

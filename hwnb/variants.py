@@ -144,6 +144,7 @@ def _torchao(m, p, args, info):
     info['impl'] = f"torchao {TORCHAO_CONFIGS[p['config']]}"
     return m
 
+# %% ../nbs/06a_variants.ipynb #95bec4e6
 def _int4(m, p, args, info):
     if p['impl'] in ('auto', 'torchao'):
         try:
@@ -177,6 +178,7 @@ def _prune(m, p, args, info):
     info['note'] = f"{z / tot:.1%} of the pruned weights are zero; stored dense, so the size does not shrink"
     return m
 
+# %% ../nbs/06a_variants.ipynb #c346305d
 def _onnx(m, p, args, info):
     from hwnb.onnx_graph import export, load
     from hwnb.onnx_profile import quantize
@@ -217,6 +219,7 @@ def _compile(m, p, args, info):
 _APPLY = {'baseline': lambda m, p, a, i: m, 'cast': lambda m, p, a, i: Cast(m, {'bf16': torch.bfloat16, 'fp16': torch.float16}[p['dtype']]),
           'torchao': _torchao, 'int4': _int4, 'compile': _compile, 'prune': _prune, 'onnx': _onnx}
 
+# %% ../nbs/06a_variants.ipynb #b2f3f3d2
 def apply_info(model:nn.Module, v, example_inputs=None) -> tuple:
     "(new model with variant `v` applied to a deep copy of `model`, info dict: impl, note, compile_time_s, sparsity where they apply)."
     v = variant(v)
