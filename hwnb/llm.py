@@ -25,9 +25,9 @@ __all__ = ['NORM_FLOPS', 'SOFTMAX_FLOPS', 'GATED_ACT_FLOPS', 'RESIDUAL_FLOPS', '
            'CURVE_BATCHES', 'attention_pairs', 'experts_touched', 'link_bw', 'check_parallel', 'weights_per_chip',
            'kv_bytes_per_token_chip', 'kv_bytes_per_seq_chip', 'act_bytes_per_chip', 'max_concurrent', 'Workload',
            'Deployment', 'Formats', 'kernel_family', 'Efficiency', 'calibrated_path', 'calibrated',
-           'engine_conventions', 'engine_reserve', 'conventions', 'efficiency', 'inputs', 'evaluate', 'min_chips',
-           'LLMAnalysis', 'analyze', 'op_table', 'memory_breakdown', 'expected_tokens', 'speculative_speedup',
-           'speculative_tokens_per_s', 'curve', 'curve_chart', 'Calibration', 'warn_other_chip', 'calibrate']
+           'engine_conventions', 'engine_reserve', 'conventions', 'warn_other_chip', 'efficiency', 'inputs', 'evaluate',
+           'min_chips', 'LLMAnalysis', 'analyze', 'op_table', 'memory_breakdown', 'expected_tokens',
+           'speculative_speedup', 'speculative_tokens_per_s', 'curve', 'curve_chart', 'Calibration', 'calibrate']
 
 # %% ../nbs/05b_llm.ipynb #684fdec0
 NORM_FLOPS = 4        # RMSNorm, per element: square, accumulate, scale by 1/rms, multiply by weight
@@ -367,9 +367,8 @@ def engine_reserve(name:str, tp:int) -> tuple:
     if tp in r: return float(r[tp]), f"{name}'s documented reserve at TP {tp}"
     ks = sorted(r)
     if tp < ks[0]: return float(r[ks[0]]), f"{name}'s reserve at TP {ks[0]}, the smallest documented"
-    if len(ks) == 1: return float(r[ks[0]]) * tp / ks[0], f"{name}'s reserve at TP {ks[0]}, scaled by TP"
-    a, b = ks[-2], ks[-1]                 # beyond the documented degrees: linear through the two largest
-    return float(r[b] + (r[b] - r[a]) * (tp - b) / (b - a)), f"{name}'s reserve extrapolated linearly from TP {a} and {b} to TP {tp}"
+    lo = max(k for k in ks if k <= tp)    # between or beyond the documented degrees: the nearest one below, not an extrapolation
+    return float(r[lo]), f"{name}'s reserve at TP {lo}, the largest documented degree below TP {tp}"
 
 def conventions(d:Deployment, engine_block_size:bool=False) -> Deployment:
     "`d` with its reserve set from its engine's data where it is ENGINE (the figure at `d.tp`), and with `engine_block_size` the engine's KV block size."
@@ -378,6 +377,15 @@ def conventions(d:Deployment, engine_block_size:bool=False) -> Deployment:
     blk = d.block_size
     if engine_block_size: blk = e.block_size if e.block_size is not None else None if e.memory_fraction_of == 'none' else VLLM_BLOCK_SIZE
     return replace(d, reserved_bytes_per_chip=res, block_size=blk)
+
+# %% ../nbs/05b_llm.ipynb #38022d69
+def warn_other_chip(x, hw_name:str):
+    "Warn (UserWarning) when `x`, an efficiency argument, is a calibration measured on a chip other than `hw_name`."
+    import warnings
+    on = getattr(x, 'hw', None)
+    if isinstance(on, str) and callable(getattr(x, 'efficiency', None)) and on != hw_name:
+        warnings.warn(f"this calibration was measured on {on} but is used for {hw_name}: its efficiency factors may not carry over "
+                      f"(calibrate on {hw_name}, or pass efficiency='calibrated')", UserWarning, stacklevel=3)
 
 # %% ../nbs/05b_llm.ipynb #e013d9d5
 def efficiency(x=None, engine:str='generic') -> Efficiency:
@@ -722,14 +730,6 @@ class Calibration:
     def kwargs(self) -> dict:
         "`analyze` keyword arguments that apply this calibration."
         return dict(efficiency=self)   # the calibration itself, so that analyze can check the chip it was measured on
-
-def warn_other_chip(x, hw_name:str):
-    "Warn (UserWarning) when `x`, an efficiency argument, is a calibration measured on a chip other than `hw_name`."
-    import warnings
-    on = getattr(x, 'hw', None)
-    if isinstance(on, str) and callable(getattr(x, 'efficiency', None)) and on != hw_name:
-        warnings.warn(f"this calibration was measured on {on} but is used for {hw_name}: its efficiency factors may not carry over "
-                      f"(calibrate on {hw_name}, or pass efficiency='calibrated')", UserWarning, stacklevel=3)
 
 # %% ../nbs/05b_llm.ipynb #610978db
 def _nnls(A, y):
