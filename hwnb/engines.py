@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-import pandas as pd
 from .core import GiB, check_name
 
 # %% auto #0
@@ -85,6 +84,7 @@ def read_engines(path=None) -> dict:
 # %% ../nbs/05f_engines.ipynb #4dd2a058
 def engines(path=None) -> pd.DataFrame:
     "One row per (engine, field): value, unit, source id, citation, location, note, and `missing` (the reason, where no source gives it)."
+    import pandas as pd                      # here, not at import time: hwnb.llm imports this module and stays light
     raw = read_engines(path)
     rows = []
     for eng, table in raw['engines'].items():
@@ -179,6 +179,7 @@ LOG_ROUND = 0.005   # vLLM prints GiB and concurrency with 2 decimals: each logg
 # %% ../nbs/05f_engines.ipynb #c9804419
 def _log_frame(path) -> pd.DataFrame:
     "The CSV as a DataFrame with numeric columns parsed; a bad header or an unparsable cell is a ValueError naming it."
+    import pandas as pd                      # here, not at import time: hwnb.llm imports this module and stays light
     try: raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as e: raise ValueError(f"cannot read vLLM memory logs {path}: {e}") from None
     if tuple(raw.columns) != LOG_COLUMNS:
@@ -194,6 +195,7 @@ def _log_frame(path) -> pd.DataFrame:
 # %% ../nbs/05f_engines.ipynb #02fa18ce
 def _row_problems(r) -> list:
     "What is wrong with one log row on its own (empty list: nothing)."
+    import pandas as pd                      # here, not at import time: hwnb.llm imports this module and stays light
     p = []
     if not str(r.source).startswith('https://'): p.append(f"source must be an https:// address, got {r.source!r}")
     if not str(r.location).strip(): p.append("location (the comment and log line) is empty")
@@ -208,6 +210,7 @@ def _row_problems(r) -> list:
 # %% ../nbs/05f_engines.ipynb #2a2a5b79
 def log_checks(df:pd.DataFrame) -> pd.DataFrame:
     "Every identity each log row lets us check: row, check, logged, expected, tolerance, ok (one row per check made)."
+    import pandas as pd                      # here, not at import time: hwnb.llm imports this module and stays light
     out = []
     def add(i, name, logged, expected, tol): out.append(dict(row=i, source=df.at[i, 'source'], check=name, logged=logged,
                                                          expected=expected, tolerance=tol, ok=abs(logged - expected) <= tol + 1e-9))
@@ -232,6 +235,7 @@ def log_checks(df:pd.DataFrame) -> pd.DataFrame:
 # %% ../nbs/05f_engines.ipynb #5e0054bd
 def vllm_memory_logs(path=None) -> pd.DataFrame:
     "The vLLM start-up memory logs (bundled, or `path`), checked: a bad row is a ValueError naming the row, its source and what is wrong."
+    import pandas as pd                      # here, not at import time: hwnb.llm imports this module and stays light
     path = Path(path) if path is not None else data_path('vllm_memory_logs.csv')
     df = _log_frame(path)
     for i, r in df.iterrows():

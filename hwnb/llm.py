@@ -20,14 +20,14 @@ from .llm_formats import (WeightFormat, weight_format, weight_bytes, weight_byte
 
 # %% auto #0
 __all__ = ['NORM_FLOPS', 'SOFTMAX_FLOPS', 'GATED_ACT_FLOPS', 'RESIDUAL_FLOPS', 'LOGITS_BYTES', 'LINK_DIRECTIONS',
-           'NCCL_STEP_LATENCY_S', 'NCCL_BASE_LATENCY_S', 'QUANTIZED_OPS', 'MAX_SEQUENCES', 'OP_NAMES',
+           'NCCL_STEP_LATENCY_S', 'NCCL_BASE_LATENCY_S', 'QUANTIZED_OPS', 'MAX_SEQUENCES', 'OP_NAMES', 'ENGINE',
            'KERNEL_FAMILIES', 'EFFICIENCIES', 'DEFAULT_EFFICIENCY', 'ENGINE_NAMES', 'TPOT_SAMPLES', 'MAX_CHIPS',
            'CURVE_BATCHES', 'attention_pairs', 'experts_touched', 'link_bw', 'check_parallel', 'weights_per_chip',
            'kv_bytes_per_token_chip', 'kv_bytes_per_seq_chip', 'act_bytes_per_chip', 'max_concurrent', 'Workload',
-           'Deployment', 'Formats', 'kernel_family', 'Efficiency', 'calibrated_path', 'calibrated', 'efficiency',
-           'inputs', 'evaluate', 'min_chips', 'LLMAnalysis', 'analyze', 'op_table', 'memory_breakdown',
-           'expected_tokens', 'speculative_speedup', 'speculative_tokens_per_s', 'curve', 'curve_chart', 'Calibration',
-           'calibrate']
+           'Deployment', 'Formats', 'kernel_family', 'Efficiency', 'calibrated_path', 'calibrated',
+           'engine_conventions', 'engine_reserve', 'conventions', 'warn_other_chip', 'efficiency', 'inputs', 'evaluate',
+           'min_chips', 'LLMAnalysis', 'analyze', 'op_table', 'memory_breakdown', 'expected_tokens',
+           'speculative_speedup', 'speculative_tokens_per_s', 'curve', 'curve_chart', 'Calibration', 'calibrate']
 
 # %% ../nbs/05b_llm.ipynb #684fdec0
 NORM_FLOPS = 4        # RMSNorm, per element: square, accumulate, scale by 1/rms, multiply by weight
@@ -230,6 +230,8 @@ class Workload:
         for n in ('batch', 'prompt_len', 'gen_len'): _posint(n, getattr(self, n))
 
 # %% ../nbs/05b_llm.ipynb #b157aeb9
+ENGINE = 'engine'   # a Deployment field left at this value takes the serving engine's documented convention (`conventions`)
+
 @dataclass(frozen=True)
 class Deployment:
     "How it is served: parallelism, the link, the memory share and KV blocks (vLLM's names and defaults), the attention kernel, the price."
@@ -241,9 +243,9 @@ class Deployment:
     link: str|None = None                # interconnect name; None: the chip's fastest
     link_latency_s: float = 0.0          # per collective step (see NCCL_STEP_LATENCY_S)
     gpu_memory_utilization: float = VLLM_GPU_MEMORY_UTILIZATION
-    block_size: int|None = VLLM_BLOCK_SIZE
+    block_size: int|None = VLLM_BLOCK_SIZE   # tokens per KV block; None: unpaged (analyze, curve and sweep take the engine's when not given)
     max_num_batched_tokens: int|None = None   # tokens of the engine's profile run (vLLM's name); None: this workload's prefill
-    reserved_bytes_per_chip: float = 0.0      # memory outside the model and KV cache (CUDA context, workspaces, NCCL, CUDA graphs), B
+    reserved_bytes_per_chip: float|str = 'engine'   # memory outside the model and KV cache (CUDA context, workspaces, NCCL), B; 'engine': the engine's at this TP
     flash_attention: bool = True
     cuda_graphs: bool = True             # decode steps replayed as CUDA graphs (vLLM's default): Efficiency.graph_op_overhead_s per op
     causal_full: bool = True             # count masked attention pairs too (FlopCounterMode's convention)
@@ -254,7 +256,7 @@ class Deployment:
         if self.microbatches is not None: _posint('microbatches', self.microbatches)
         if self.block_size is not None: _posint('block_size', self.block_size)
         if self.max_num_batched_tokens is not None: _posint('max_num_batched_tokens', self.max_num_batched_tokens)
-        _finite('reserved_bytes_per_chip', self.reserved_bytes_per_chip)
+        if self.reserved_bytes_per_chip != ENGINE: _finite('reserved_bytes_per_chip', self.reserved_bytes_per_chip)
         _finite('gpu_memory_utilization', self.gpu_memory_utilization, 0.0, False, 1.0)
         _finite('link_latency_s', self.link_latency_s)
         if self.price_per_chip_hour is not None: _finite('price_per_chip_hour', self.price_per_chip_hour)
@@ -349,6 +351,42 @@ def calibrated(engine:str='generic', path=None) -> Efficiency:
     f = d['engines'][engine]
     return replace(base, compute=base.compute * f['compute'], bandwidth=base.bandwidth * f['bandwidth'], name=f'calibrated ({engine})')
 
+# %% ../nbs/05b_llm.ipynb #48f7f487
+from .engines import Engine, engine as _read_engine
+
+@functools.lru_cache(maxsize=16)
+def engine_conventions(name:str) -> Engine:
+    "The documented conventions of serving engine `name` (`hwnb.engines.engine`), read once."
+    return _read_engine(name)
+
+def engine_reserve(name:str, tp:int) -> tuple:
+    "(bytes per chip outside torch at TP degree `tp`, how it was found) from engine `name`'s data: 0 where it documents none."
+    r = engine_conventions(name).reserved_bytes_per_chip
+    if r is None: return 0.0, f"{name} documents no reserve: 0"
+    if not hasattr(r, 'items'): return float(r), f"{name}'s documented reserve"
+    if tp in r: return float(r[tp]), f"{name}'s documented reserve at TP {tp}"
+    ks = sorted(r)
+    if tp < ks[0]: return float(r[ks[0]]), f"{name}'s reserve at TP {ks[0]}, the smallest documented"
+    lo = max(k for k in ks if k <= tp)    # between or beyond the documented degrees: the nearest one below, not an extrapolation
+    return float(r[lo]), f"{name}'s reserve at TP {lo}, the largest documented degree below TP {tp}"
+
+def conventions(d:Deployment, engine_block_size:bool=False) -> Deployment:
+    "`d` with its reserve set from its engine's data where it is ENGINE (the figure at `d.tp`), and with `engine_block_size` the engine's KV block size."
+    e = engine_conventions(d.engine)
+    res = engine_reserve(d.engine, d.tp)[0] if d.reserved_bytes_per_chip == ENGINE else d.reserved_bytes_per_chip
+    blk = d.block_size
+    if engine_block_size: blk = e.block_size if e.block_size is not None else None if e.memory_fraction_of == 'none' else VLLM_BLOCK_SIZE
+    return replace(d, reserved_bytes_per_chip=res, block_size=blk)
+
+# %% ../nbs/05b_llm.ipynb #38022d69
+def warn_other_chip(x, hw_name:str):
+    "Warn (UserWarning) when `x`, an efficiency argument, is a calibration measured on a chip other than `hw_name`."
+    import warnings
+    on = getattr(x, 'hw', None)
+    if isinstance(on, str) and callable(getattr(x, 'efficiency', None)) and on != hw_name:
+        warnings.warn(f"this calibration was measured on {on} but is used for {hw_name}: its efficiency factors may not carry over "
+                      f"(calibrate on {hw_name}, or pass efficiency='calibrated')", UserWarning, stacklevel=3)
+
 # %% ../nbs/05b_llm.ipynb #e013d9d5
 def efficiency(x=None, engine:str='generic') -> Efficiency:
     "The `Efficiency` that `x` names: a name in `EFFICIENCIES` (None: the default, 'calibrated'; for `engine`), an `Efficiency`, or a calibration with an `.efficiency()` method."
@@ -382,7 +420,8 @@ def inputs(where:str='analyze', workload=None, deployment=None, formats=None, ef
     if _COMPUTE in kw or _BANDWIDTH in kw:
         e = replace(e, compute=kw.get(_COMPUTE, e.compute), bandwidth=kw.get(_BANDWIDTH, e.bandwidth), name='custom')
     if 'op_overhead_s' in kw: e = replace(e, op_overhead_s=kw['op_overhead_s'], name='custom' if e.name == 'ideal' else e.name)
-    return groups['workload'], groups['deployment'], groups['formats'], e
+    own_block = deployment is None and 'block_size' not in kw             # no block size given: the engine's
+    return groups['workload'], conventions(groups['deployment'], own_block), groups['formats'], e
 
 # %% ../nbs/05b_llm.ipynb #e76989f0
 def _default_act(f:WeightFormat, act_dtype):
@@ -408,7 +447,7 @@ TPOT_SAMPLES = 8   # cache lengths over the generation at which the decode step 
 def evaluate(m:ModelConfig, hws, weight_formats, kv_dtypes, H, F, K, B, P, G,
              deployment:Deployment=Deployment(), formats:Formats=Formats(), efficiency:Efficiency=Efficiency()) -> dict:
     "Every quantity of the deployment model at many points at once (see above): a dict of arrays, one entry per point."
-    d, fm, e = deployment, formats, efficiency
+    d, fm, e = conventions(deployment), formats, efficiency
     H, F, K = (np.asarray(x, dtype=np.int64) for x in (H, F, K))
     B, P, G = (np.asarray(x, dtype=float) for x in (B, P, G))
     _check_points(m, B, P, G)
@@ -444,6 +483,8 @@ def evaluate(m:ModelConfig, hws, weight_formats, kv_dtypes, H, F, K, B, P, G,
     act_chip = (act_bytes_per_chip(m, Br, P, a, d.tp, d.flash_attention, d.causal_full) if d.max_num_batched_tokens is None else   # as vLLM: the peak
                 act_bytes_per_chip(m, np.ones_like(Br), np.full_like(P, d.max_num_batched_tokens), a, d.tp, d.flash_attention, d.causal_full))  # of its profile run
     mem = w_chip + Br * kv_seq + act_chip
+    if engine_conventions(d.engine).memory_fraction_of == 'free':                 # the KV pool is the fraction of what is left free
+        usable = w_chip + act_chip + np.maximum(cap - d.reserved_bytes_per_chip - w_chip - act_chip, 0) * d.gpu_memory_utilization
     fits = mem <= usable
     free = np.maximum(usable - w_chip - act_chip, 0)                              # what the KV pool may take
     blk = d.block_size or 1
@@ -542,6 +583,7 @@ def analyze(model, hw=None, workload:Workload|None=None, deployment:Deployment|N
     "Memory, fit, latency, throughput, cost and energy of serving `model` on `hw` (default: the settings' hardware). Keyword arguments set fields of `Workload`, `Deployment`, `Formats`, or `op_overhead_s`."
     m = model if isinstance(model, ModelConfig) else get_model(model)
     hw = get_hw(setting('hardware') if hw is None else hw)
+    warn_other_chip(efficiency, hw.name)
     w, d, fm, e = inputs('analyze', workload, deployment, formats, efficiency, **kw)
     f = weight_format(fm.weight_format)
     r = {k: v[0] for k, v in evaluate(m, [hw], [f.name], [fm.kv_dtype], [0], [0], [0], [w.batch], [w.prompt_len], [w.gen_len], d, fm, e).items()}
@@ -679,6 +721,7 @@ class Calibration:
     notes: tuple = ()
     op_overhead_s: object = 0.0   # the fixed per-op cost the predicted table was made with (s, or a dict by op)
     per_call_s: float|None = None # with fit_overhead: the fitted fixed cost per measured call, s
+    hw: str|None = None           # the chip the measured table came from (None: not known)
 
     def efficiency(self) -> Efficiency:
         "This calibration as an `Efficiency`, for `analyze(efficiency=...)`."
@@ -686,7 +729,7 @@ class Calibration:
 
     def kwargs(self) -> dict:
         "`analyze` keyword arguments that apply this calibration."
-        return dict(efficiency=self.efficiency())
+        return dict(efficiency=self)   # the calibration itself, so that analyze can check the chip it was measured on
 
 # %% ../nbs/05b_llm.ipynb #610978db
 def _nnls(A, y):
@@ -732,7 +775,7 @@ def calibrate(measured_ops, predicted_ops, on=None, fit_overhead:bool=False) -> 
                 out[eff] = float(base.get(eff, 1.0))
                 notes.append(f"{'no matched ' + b + '-bound ops' if not counts[key] else 'the fit gives ' + b + '-bound ops no time'}: {eff} left at {out[eff]:g}")
         return Calibration(**out, **counts, n_unmatched=int(n_unmatched), n_unknown=n_unknown, notes=tuple(notes),
-                           op_overhead_s=base.get('op_overhead_s', 0.0), per_call_s=float(x[2]))
+                           op_overhead_s=base.get('op_overhead_s', 0.0), hw=base.get('hw'), per_call_s=float(x[2]))
     for b, eff, key in (('compute', 'compute_eff', 'n_compute'), ('memory', 'bw_eff', 'n_memory')):
         g = j[j.bound == b]
         counts[key] = len(g)
@@ -743,4 +786,4 @@ def calibrate(measured_ops, predicted_ops, on=None, fit_overhead:bool=False) -> 
             why = f"no matched {b}-bound ops" if not len(g) else f"the matched {b}-bound ops' measured time is all fixed per-op cost"
             notes.append(f"{why}: {eff} left at {out[eff]:g}")
     return Calibration(**out, **counts, n_unmatched=int(n_unmatched), n_unknown=n_unknown, notes=tuple(notes),
-                       op_overhead_s=base.get('op_overhead_s', 0.0))
+                       op_overhead_s=base.get('op_overhead_s', 0.0), hw=base.get('hw'))

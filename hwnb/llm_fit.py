@@ -13,14 +13,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from . import llm
-from .core import write_atomic
+from .core import write_atomic, GiB
 from .hardware import get as get_hw
 from .llm_config import get_model
 from .validation import cases, KV_METRICS
 
 # %% auto #0
-__all__ = ['MIN_ENGINE_CASES', 'ENGINE_RIDGE', 'PARAMS', 'efficiency_from', 'predict_cases', 'Fit', 'speed_cases', 'fit',
-           'held_out', 'error_summary', 'save', 'refit', 'saved', 'saved_held_out']
+__all__ = ['MIN_ENGINE_CASES', 'ENGINE_RIDGE', 'PARAMS', 'RESERVE_GRID_GIB', 'efficiency_from', 'predict_cases', 'Fit',
+           'speed_cases', 'fit', 'held_out', 'error_summary', 'save', 'refit', 'saved', 'saved_held_out', 'kv_cases',
+           'predict_kv', 'fit_reserve', 'reserve_held_out']
 
 # %% ../nbs/05g_llm_fit.ipynb #8baf24e0
 MIN_ENGINE_CASES = 5       # an engine with fewer speed cases has no factors of its own and uses 'generic' (issue 15)
@@ -208,3 +209,50 @@ def saved_held_out(df:pd.DataFrame|None=None, path=None) -> pd.DataFrame:
         sel = use.source_id == s
         if sel.any(): pred[sel] = predict_cases(use[sel], effs, effs['generic'])
     return use.assign(predicted=pred, ratio=pred / use.measured, err=np.maximum(pred / use.measured, use.measured / pred) - 1)
+
+# %% ../nbs/05g_llm_fit.ipynb #1f0657fc
+RESERVE_GRID_GIB = tuple(round(0.01 * k, 2) for k in range(0, 801))   # reserves at TP 1 the fit tries (GiB)
+
+def kv_cases(df:pd.DataFrame) -> pd.DataFrame:
+    "The KV-capacity cases of `df` that hwnb can price (model and chip known)."
+    k = df[df.metric.isin(KV_METRICS)]
+    return k[np.isfinite(predict_cases(k, {}))]
+
+def _tp_extra(engine:str, tp:int) -> float:
+    "Bytes the engine's documented reserve adds from TP 1 to TP `tp` (NCCL buffers and the like)."
+    return llm.engine_reserve(engine, int(tp))[0] - llm.engine_reserve(engine, 1)[0]
+
+def predict_kv(df:pd.DataFrame, reserve_tp1_bytes:float) -> np.ndarray:
+    "Predicted blocks or tokens of the KV-capacity cases `df` with a reserve of `reserve_tp1_bytes` at TP 1, plus what the engine's documented reserve adds at their TP."
+    out = []
+    for c in df.itertuples(index=False):
+        d = llm.Deployment(engine=c.engine, tp=int(c.tp), pp=int(c.pp), gpu_memory_utilization=float(c.gpu_memory_utilization),
+                           block_size=int(c.block_size) if pd.notna(c.block_size) else llm.VLLM_BLOCK_SIZE,
+                           reserved_bytes_per_chip=reserve_tp1_bytes + _tp_extra(c.engine, c.tp))
+        r = llm.evaluate(get_model(c.model), [get_hw(c.hw)], [c.weight_format], [c.kv_dtype], [0], [0], [0], [1],
+                         [int(c.max_model_len) - 1], [1], d, llm.Formats(act_dtype=c.act_dtype or None))
+        out.append(float(r[c.metric][0]))
+    return np.array(out)
+
+# %% ../nbs/05g_llm_fit.ipynb #53e40534
+def fit_reserve(df:pd.DataFrame) -> float:
+    "The reserve at TP 1 (bytes) that best predicts the single-GPU KV-capacity cases of `df` (least squares on log error over RESERVE_GRID_GIB)."
+    k = kv_cases(df)
+    k = k[(k.tp == 1) & (k.pp == 1)]        # the parameter is the TP-1 reserve; what TP adds is the engine's documented figure, judged, not fitted
+    if k.empty: raise ValueError("fit_reserve needs single-GPU KV-capacity cases hwnb can price (metric kv_capacity_blocks or kv_capacity_tokens, tp = pp = 1)")
+    meas = k.measured.to_numpy(float)
+    def loss(g):
+        p = predict_kv(k, g * GiB)
+        return float(np.sum(np.log(np.where(p > 0, p, 1e-9) / meas) ** 2))
+    return min(RESERVE_GRID_GIB, key=loss) * GiB
+
+def reserve_held_out(df:pd.DataFrame, by:str='source_id') -> pd.DataFrame:
+    "Every KV-capacity case predicted with the reserve fitted on the other groups of `by`: `reserve_gib` (the fold's), predicted, ratio, err."
+    k = kv_cases(df)
+    parts = []
+    for s in sorted(k[by].unique()):
+        r = fit_reserve(k[k[by] != s])
+        one = k[k[by] == s]
+        p = predict_kv(one, r)
+        parts.append(one.assign(reserve_gib=r / GiB, predicted=p, ratio=p / one.measured, err=np.maximum(p / one.measured, one.measured / p) - 1))
+    return pd.concat(parts)

@@ -217,3 +217,24 @@ def test_logged_kv_cache_holds_the_logged_tokens():
         lo, hi = (r.kv_cache_gib - E.LOG_ROUND) * GiB, (r.kv_cache_gib + E.LOG_ROUND) * GiB
         # vLLM rounds the pool down to whole blocks: tokens x bytes <= pool < (tokens + block) x bytes
         assert tokens * per_token <= hi and (tokens + r.block_size) * per_token >= lo, (r.source, r.model, tokens, per_token, r.kv_cache_gib)
+
+
+def test_conventions_wired_into_analyze():
+    "engine= picks the reserve per chip, block size and memory-fraction semantics from engines.toml; explicit figures win."
+    from hwnb import llm
+    v = E.engine('vllm')
+    a = llm.analyze('mistral-7b', 'h100-sxm', tp=2)
+    assert math.isclose(a.reserved_bytes_per_chip, v.reserved_bytes_per_chip[2])
+    assert llm.analyze('mistral-7b', 'h100-sxm', tp=2, reserved_bytes_per_chip=0.0).reserved_bytes_per_chip == 0.0
+    assert llm.analyze('mistral-7b', 'h100-sxm', tp=2, reserved_bytes_per_chip=0.0).kv_capacity_tokens > a.kv_capacity_tokens
+    lm = llm.analyze('mistral-7b', 'h100-sxm', engine='lmdeploy')
+    assert lm.kv_capacity_tokens % E.engine('lmdeploy').block_size == 0 and lm.reserved_bytes_per_chip == 0.0
+    # TensorRT-LLM: KV pool = fraction x (reported memory - weights - activations), not fraction x total - the rest
+    t = llm.analyze('mistral-7b', 'h100-sxm', engine='tensorrt-llm', gpu_memory_utilization=0.9)
+    cap = t.mem_capacity_per_chip
+    pool = 0.9 * (cap - t.weight_bytes_per_chip - t.act_bytes_per_chip)
+    assert math.isclose(t.mem_usable_per_chip, t.weight_bytes_per_chip + t.act_bytes_per_chip + pool, rel_tol=1e-9)
+    g = llm.conventions(llm.Deployment(engine='gpt-fast'), engine_block_size=True)
+    assert g.block_size is None and g.reserved_bytes_per_chip == 0.0                    # static cache, no documented reserve
+    r8, how = llm.engine_reserve('vllm', 8)
+    assert r8 == v.reserved_bytes_per_chip[2] and 'largest documented degree below TP 8' in how     # no extrapolation

@@ -7,7 +7,7 @@ from hwnb import llm, llm_fit, validation
 
 # the shipped fit's leave-one-source-out error over every priced speed case (hwnb/data/efficiency/calibrated.json); re-pinned by hand
 # whenever the model or the data set changes on purpose
-HELD_OUT = dict(median=0.2396, p90=1.1710, worst=2.9885)   # fitted 2026-12-03 on 106 speed cases from 6 sources
+HELD_OUT = dict(median=0.2421, p90=1.4413, worst=6.0405)   # fitted 2026-12-03 on 107 speed cases from 6 sources (engine conventions wired)
 
 
 @pytest.fixture(scope='module')
@@ -82,3 +82,27 @@ def test_fit_recovers_known_parameters(df):
     assert np.nanmax(np.abs(np.log(p / fake.measured))) < 0.02                      # the fit reproduces what it was given ...
     for k in ('compute', 'bandwidth', 'kernel_int4'):
         assert f.generic[k] == pytest.approx(truth[k], rel=0.1), k                   # ... and the parameters that decide it
+
+
+# the vLLM reserve at TP 1 fitted on the single-GPU KV-capacity logs, each source predicted by the reserve fitted without it
+# (hwnb.llm_fit.reserve_held_out); re-pinned by hand when the KV cases or the memory model change on purpose
+KV_HELD_OUT = dict(median=0.0789, p90=0.3223, worst=0.4266)   # 4 cases from 2 sources, 2026-12-03
+
+
+def test_reserve_held_out(df):
+    h = llm_fit.reserve_held_out(df)
+    assert set(h.source_id) == {'vllm-issue-10517', 'vllm-pr-2031'} and len(h) == len(llm_fit.kv_cases(df)) >= 4
+    assert h.groupby('source_id').reserve_gib.nunique().eq(1).all()                 # one fitted reserve per fold
+    s = llm_fit.error_summary(h.err)
+    for k in KV_HELD_OUT: assert s[k] == pytest.approx(KV_HELD_OUT[k], rel=0.01), k
+    # the documented reserve (1.79 GiB at TP 1, PR #10511) over-reserves on these logs: the fit must do better on them
+    kv = llm_fit.kv_cases(df)
+    doc = llm_fit.predict_kv(kv, llm.engine_reserve('vllm', 1)[0])
+    assert np.median(np.maximum(doc / kv.measured, kv.measured / doc) - 1) > s['median']
+    with pytest.raises(ValueError, match='single-GPU KV-capacity cases'): llm_fit.fit_reserve(df[df.tp > 1])
+
+
+def test_predict_kv_moves_with_reserve(df):
+    kv = llm_fit.kv_cases(df)
+    a, b = llm_fit.predict_kv(kv, 0.0), llm_fit.predict_kv(kv, 1.0 * 2 ** 30)
+    assert (b < a).all()                                                               # more reserve, fewer blocks, on every case

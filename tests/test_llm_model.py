@@ -4,6 +4,7 @@ import numpy as np
 from hwnb.core import check_ops
 import pandas as pd
 import pytest
+from hwnb import llm
 from hypothesis import given, settings, strategies as st, HealthCheck
 from hwnb.hardware import get, from_dict
 from hwnb.llm import analyze, speculative_speedup, expected_tokens, calibrate, experts_touched, attention_pairs, get_model
@@ -164,3 +165,15 @@ def test_weight_format_only_on_quantized_weights():
         assert labelled and labelled <= set(llm.QUANTIZED_OPS), (model, labelled)
         assert set(l.weight_format.dropna()) == {'fp8'}
         assert not {'mlp/act', 'moe/act', 'norm/mlp', 'embed'} & labelled
+
+
+def test_calibration_on_another_chip_warns():
+    import warnings
+    r = llm.analyze('mistral-7b', 'h100-sxm')
+    cal = llm.calibrate(r.ops.assign(time_s=r.ops.time_s * 1.5), r.ops)
+    assert cal.hw == 'h100-sxm'
+    with pytest.warns(UserWarning, match='measured on h100-sxm but is used for a100-sxm-80gb'):
+        llm.analyze('mistral-7b', 'a100-sxm-80gb', **cal.kwargs())
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        llm.analyze('mistral-7b', 'h100-sxm', efficiency=cal)                     # its own chip: no warning
