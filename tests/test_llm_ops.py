@@ -119,12 +119,12 @@ def _configs():
     return [(e['id'], e) for e in json.loads(shared_or_skip('hf_configs', 'configs.json').read_text())]
 
 REST_OK = ('deepseek_v4', 'gemma4_text', 'deepseek_v32', 'glm_moe_dsa')   # layer/rest carries their compressor/indexer/hyper-connection/per-layer-input weights
-WEIGHT_TOL = 0.01    # rel.: norms' small vectors and per-head scalars (dt_bias, A_log, D) are the gap; measured max below 0.5 %
-FLOP_TOL = 0.03      # rel.: norms count 4-5 FLOPs per element (2 per parameter), attention over one key, activations
+WEIGHT_TOL = 1e-3    # rel.: the gap is per-head scalars no op reads (Mamba's dt_bias, A_log, D); measured max 2.8e-5 (Qwen3.6-35B-A3B)
+FLOP_TOL = 0.03      # rel.: norms count 4-5 FLOPs per element (2 per parameter), attention over one key, activations, scans; measured max 1.9 % (Qwen3.6-35B-A3B)
 
 
 def test_every_published_config():
-    bad = []
+    bad, errs, ferrs = [], [], []
     for name, e in _configs():
         m = from_hf_config(e['config'], name=name)
         # analyze runs (batch 1, decode 1 token, bf16); fits=False is fine
@@ -133,20 +133,23 @@ def test_every_published_config():
         check_ops(r.ops, kind='timed')
         # weights read at batch 1 decode = active parameters' bytes (embeddings as the gather reads them)
         o = llm_ops.ops(m, 1, 1, 0, 2.0, 2, 2, 2.0, 2.0, mla_absorbed=True)
-        if m.expert_format: o = llm_ops.ops(m, 1, 1, 0, weight_format(m.expert_format).bytes_per_weight, 2, 2, 2.0, 2.0, mla_absorbed=True)
         if any(x.op == 'layer/rest' for x in o) and m.model_type not in REST_OK: bad.append((name, 'has layer/rest'))
-        o = llm_ops.ops(m, 1, 1, 0, 2.0, 2, 2, 2.0, 2.0, mla_absorbed=True) if not m.expert_format else o
         p = weight_bytes_by_part(m, 'bf16', active=True)
+        if m.expert_format:   # gpt-oss: every MLP is routed experts, read in their checkpoint format (llm_ops.expert_bytes)
+            assert not m.shared_intermediate and set(m.mlps) == {'moe'}
+            p['mlp'] *= weight_format(m.expert_format).bytes_per_weight / 2
         want = sum(v for k, v in p.items() if k not in ('embed', 'lm_head')) + m.vocab * m.hidden * 2 + (m.vocab * 2 if m.lm_head_bias else 0)
-        if m.expert_format: want = None
         got = sum(float(x.weight_bytes) * x.count for x in o if not x.op.startswith('embed'))
-        if want is not None and abs(got / want - 1) > WEIGHT_TOL: bad.append((name, 'weights', got / want))
+        errs.append((abs(got / want - 1), name))
+        if abs(got / want - 1) > WEIGHT_TOL: bad.append((name, 'weights', got / want))
         # FLOPs at context 0 = 2 x active params, embeddings excluded (lm_head included, tied or not)
         pa = sum(v for k, v in weight_bytes_by_part(m, 'bf16', active=True).items() if k not in ('embed', 'lm_head')) / 2 + m.vocab * m.hidden
         fl = sum(float(x.flops) * x.count for x in o if x.kind == 'compute' and not x.op.startswith('embed'))
+        ferrs.append((abs(fl / (2 * pa) - 1), name))
         if abs(fl / (2 * pa) - 1) > FLOP_TOL: bad.append((name, 'flops', fl / (2 * pa)))
         # KV bytes per token at tp=1
         assert llm.kv_bytes_per_token_chip(m, 2.0) == kv_elements_per_token(m) * 2.0, name
+    print('largest weight error', max(errs), 'largest FLOP error', max(ferrs))
     assert not bad, bad
 
 
