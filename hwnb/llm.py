@@ -19,16 +19,16 @@ from .llm_formats import (WeightFormat, weight_format, weight_bytes, weight_byte
                               cached_tokens, KV_DTYPES, VLLM_BLOCK_SIZE, VLLM_GPU_MEMORY_UTILIZATION)
 from .llm_config import layer_specs, kv_layout
 from .llm_ops import (Op, ops, layer_groups, attention_pairs, experts_touched, QUANTIZED_OPS, OP_NAMES, NORM_FLOPS, SOFTMAX_FLOPS,
-                          GATED_ACT_FLOPS, RESIDUAL_FLOPS)
+                          GATED_ACT_FLOPS, RESIDUAL_FLOPS, expert_bytes, routed_expert_params)
 
 # %% auto #0
 __all__ = ['LOGITS_BYTES', 'LINK_DIRECTIONS', 'NCCL_STEP_LATENCY_S', 'NCCL_BASE_LATENCY_S', 'MAX_SEQUENCES', 'KERNEL_FAMILIES',
            'EFFICIENCIES', 'DEFAULT_EFFICIENCY', 'ENGINE_NAMES', 'TPOT_SAMPLES', 'MAX_CHIPS', 'CURVE_BATCHES',
-           'link_bw', 'check_parallel', 'weights_per_chip', 'kv_bytes_per_token_chip', 'kv_bytes_per_seq_chip',
-           'act_bytes_per_chip', 'max_concurrent', 'Workload', 'Deployment', 'Formats', 'kernel_family', 'Efficiency',
-           'calibrated_path', 'calibrated', 'efficiency', 'inputs', 'evaluate', 'min_chips', 'LLMAnalysis', 'analyze',
-           'op_table', 'memory_breakdown', 'expected_tokens', 'speculative_speedup', 'speculative_tokens_per_s',
-           'curve', 'curve_chart', 'Calibration', 'calibrate']
+           'link_bw', 'check_parallel', 'expert_saving', 'weights_per_chip', 'kv_bytes_per_token_chip',
+           'kv_bytes_per_seq_chip', 'act_bytes_per_chip', 'max_concurrent', 'Workload', 'Deployment', 'Formats',
+           'kernel_family', 'Efficiency', 'calibrated_path', 'calibrated', 'efficiency', 'inputs', 'evaluate',
+           'min_chips', 'LLMAnalysis', 'analyze', 'op_table', 'memory_breakdown', 'expected_tokens',
+           'speculative_speedup', 'speculative_tokens_per_s', 'curve', 'curve_chart', 'Calibration', 'calibrate']
 
 # %% ../nbs/05b_llm.ipynb #684fdec0
 LOGITS_BYTES = 4      # fp32 logits, for the activation-memory estimate
@@ -78,9 +78,15 @@ def check_parallel(m:ModelConfig, tp:int, pp:int, ep:int):
     if ep > 1 and m.n_experts % ep: raise ValueError(f"ep={ep} does not divide {m.name}'s {m.n_experts} experts")
 
 # %% ../nbs/05b_llm.ipynb #3a38a451
+def expert_saving(m:ModelConfig, fmt) -> float:
+    "Bytes the routed experts take less than `fmt` when they stay in the checkpoint's narrower `m.expert_format` (gpt-oss: mxfp4; see `llm_ops.expert_bytes`)."
+    wb = weight_format(fmt).bytes_per_weight
+    return float(routed_expert_params(m) * (wb - expert_bytes(m, wb)[0]))
+
 def weights_per_chip(m:ModelConfig, fmt, tp:int=1, pp:int=1, ep:int=1, quantize_embeddings:bool=False, embeddings:bool=True) -> float:
     "Weight bytes on the busiest chip: layers split by pp (the busiest stage holds ceil(L/pp)), sharded by tp, experts by ep."
     p = weight_bytes_by_part(m, fmt, quantize_embeddings, embeddings)
+    p['mlp'] -= expert_saving(m, fmt)
     share = math.ceil(m.n_layers / pp) / m.n_layers
     mlp = p['mlp'] / tp / (ep if m.is_moe else 1)
     layers = share * (p['attn'] / tp + mlp + p['router'] + p['norms'])
@@ -525,7 +531,7 @@ def analyze(model, hw=None, workload:Workload|None=None, deployment:Deployment|N
     res = LLMAnalysis(
         model=m.name, hw=hw.name, batch=w.batch, prompt_len=w.prompt_len, gen_len=w.gen_len, weight_format=f.name, kv_dtype=fm.kv_dtype,
         act_dtype=act, tp=d.tp, pp=d.pp, ep=d.ep, chips=d.chips, params_total=params_total(m), params_active=params_active(m),
-        weight_bytes=weight_bytes(m, f, fm.quantize_embeddings, fm.embeddings_in_weights),
+        weight_bytes=weight_bytes(m, f, fm.quantize_embeddings, fm.embeddings_in_weights) - expert_saving(m, f),
         kv_bytes=float(w.batch * cached_tokens(m, ctx, d.block_size) * kv_bytes_per_token(m, fm.kv_dtype)),
         kv_bytes_per_token=float(kv_bytes_per_token(m, fm.kv_dtype)),
         **{k: float(r[k]) for k in ('weight_bytes_per_chip', 'kv_bytes_per_chip', 'act_bytes_per_chip', 'mem_per_chip', 'mem_usable_per_chip',

@@ -16,7 +16,8 @@ from .llm_formats import weight_format
 __all__ = ['NORM_FLOPS', 'LAYER_NORM_FLOPS', 'SOFTMAX_FLOPS', 'GATED_ACT_FLOPS', 'ACT_FLOPS', 'RESIDUAL_FLOPS',
            'CONV_FLOPS_PER_TAP', 'SSM_SCAN_FLOPS', 'LINEAR_SCAN_FLOPS', 'QUANTIZED_OPS', 'EXPERT_OPS', 'OP_NAMES',
            'attention_pairs', 'experts_touched', 'Op', 'Pass', 'mm', 'ew', 'layer_groups', 'gqa_ops', 'mla_ops',
-           'v4_ops', 'mixer_ops', 'mlp_params', 'dense_ops', 'expert_bytes', 'moe_ops', 'group_ops', 'ops']
+           'v4_ops', 'mixer_ops', 'mlp_params', 'dense_ops', 'expert_bytes', 'routed_expert_params', 'moe_ops',
+           'group_ops', 'ops']
 
 # %% ../nbs/05ab_llm_ops.ipynb #af391664
 NORM_FLOPS = 4          # RMSNorm, per element: square, accumulate, scale by 1/rms, multiply by weight
@@ -259,6 +260,12 @@ def expert_bytes(m:ModelConfig, wb):
     if not m.expert_format: return wb, None
     eb = weight_format(m.expert_format).bytes_per_weight
     return np.minimum(wb, eb), (m.expert_format if np.all(np.asarray(wb) > eb) else None)
+
+def routed_expert_params(m:ModelConfig) -> int:
+    "Parameters of all routed experts of `m` (every MoE layer's n_experts experts): what `expert_bytes` prices."
+    if not m.is_moe: return 0
+    E, k = m.n_experts, m.experts_per_token
+    return sum((s.params - s.params_active) // (E - k) * E * n for s, n in layer_groups(m) if s.mlp == 'moe') if E > k else 0
 
 # %% ../nbs/05ab_llm_ops.ipynb #57d07620
 def moe_ops(p:Pass, s:LayerSpec, n:int, mod:str) -> tuple:

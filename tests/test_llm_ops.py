@@ -222,3 +222,18 @@ def test_plain_mlp_and_parallel_blocks():
     up = [x for x in o if x.op == 'mlp/up'][0]
     assert up.weight_bytes == (m.hidden * m.intermediate / 2 + m.intermediate / 2) * 2
     assert [x for x in o if x.op == 'comm/allreduce'][0].count == m.n_layers   # one all-reduce per parallel block
+
+
+def test_gpt_oss_expert_memory():
+    "Memory follows the same rule as the ops: routed experts in mxfp4 unless the weight format is narrower."
+    m = get_model('gpt-oss-120b')
+    mx = weight_format('mxfp4').bytes_per_weight
+    routed = llm_ops.routed_expert_params(m)
+    assert routed == sum(s.params - s.params_active for s in layer_specs(m)) // (m.n_experts - m.experts_per_token) * m.n_experts
+    full = sum(weight_bytes_by_part(m, 'bf16').values())
+    assert llm.weights_per_chip(m, 'bf16') == pytest.approx(full - routed * (2 - mx))
+    assert weight_format('q3_k').bytes_per_weight < mx
+    assert llm.weights_per_chip(m, 'q3_k') == pytest.approx(sum(weight_bytes_by_part(m, 'q3_k').values()))   # narrower: its own width
+    a = llm.analyze(m, 'h100-sxm', batch=1, efficiency='ideal')
+    assert a.weight_bytes == pytest.approx(a.weight_bytes_per_chip) and a.fits
+    assert llm.weights_per_chip(get_model('mixtral-8x7b'), 'bf16') == sum(weight_bytes_by_part('mixtral-8x7b', 'bf16').values())
