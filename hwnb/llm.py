@@ -19,7 +19,8 @@ from .llm_formats import (WeightFormat, weight_format, weight_bytes, weight_byte
                               cached_tokens, KV_DTYPES, VLLM_BLOCK_SIZE, VLLM_GPU_MEMORY_UTILIZATION)
 from .llm_config import layer_specs, kv_layout
 from .llm_ops import (Op, ops, layer_groups, attention_pairs, experts_touched, QUANTIZED_OPS, OP_NAMES, NORM_FLOPS, SOFTMAX_FLOPS,
-                          GATED_ACT_FLOPS, RESIDUAL_FLOPS, expert_bytes, routed_expert_params)
+                          GATED_ACT_FLOPS, RESIDUAL_FLOPS, expert_bytes, routed_expert_params,
+                          cache_stages, widest_activation)
 
 # %% auto #0
 __all__ = ['LOGITS_BYTES', 'LINK_DIRECTIONS', 'NCCL_STEP_LATENCY_S', 'NCCL_BASE_LATENCY_S', 'MAX_SEQUENCES', 'KERNEL_FAMILIES',
@@ -94,27 +95,9 @@ def weights_per_chip(m:ModelConfig, fmt, tp:int=1, pp:int=1, ep:int=1, quantize_
     return layers + ends
 
 # %% ../nbs/05b_llm.ipynb #f32e4957
-@functools.lru_cache(maxsize=64)
-def _cache_stages(m:ModelConfig, tp:int, pp:int) -> tuple:
-    """Per pipeline stage (contiguous runs of ceil(L/pp) layers), the distinct layers' cache on one chip: ((count, elements per token, window,
-    compress ratio, elements per compressed entry, state elements), ...). GQA keys and values split over TP by KV head (one head, replicated,
-    when tp exceeds them); MLA latents and DeepSeek-V4's single K=V head are replicated on every rank (as vLLM does); SSM state splits by head."""
-    specs, lay, per = layer_specs(m), kv_layout(m), math.ceil(m.n_layers / pp)
-    def chip(i):
-        e, w, r, ce = lay[i]
-        s = specs[i]
-        if e and not (m.is_mla or m.o_lora_rank): e = e // s.n_kv_heads * max(s.n_kv_heads / tp, 1)
-        return (e, w, r, ce, s.state_elements / tp)
-    out = []
-    for k in range(0, m.n_layers, per):
-        g = {}
-        for i in range(k, min(k + per, m.n_layers)): c = chip(i); g[c] = g.get(c, 0) + 1
-        out.append(tuple((n, *c) for c, n in g.items()))
-    return tuple(out)
-
 def kv_bytes_per_token_chip(m:ModelConfig, kv_bytes, tp:int=1, pp:int=1):
-    "KV-cache bytes of one cached token on the busiest chip, no window binding: the stage's caching layers' elements per token (see `_cache_stages`) × bytes."
-    return max(sum(n * e for n, e, *_ in st) for st in _cache_stages(m, tp, pp)) * np.asarray(kv_bytes, dtype=float)
+    "KV-cache bytes of one cached token on the busiest chip, no window binding: the stage's caching layers' elements per token (see `llm_ops.cache_stages`) × bytes."
+    return max(sum(n * e for n, e, *_ in st) for st in cache_stages(m, tp, pp)) * np.asarray(kv_bytes, dtype=float)
 
 def kv_bytes_per_seq_chip(m:ModelConfig, ctx, kv_bytes, tp:int=1, pp:int=1, block_size:int|None=VLLM_BLOCK_SIZE):
     """Cache bytes one sequence of `ctx` tokens keeps on the busiest chip: each layer's tokens (at most its window; whole blocks) × its elements,
@@ -125,31 +108,15 @@ def kv_bytes_per_seq_chip(m:ModelConfig, ctx, kv_bytes, tp:int=1, pp:int=1, bloc
         c = t if w is None else np.minimum(t, w)
         return np.ceil(c / block_size) * block_size if block_size is not None else c
     stage = lambda st: sum((n * e * tok(w) + (n * ce * np.floor(t / r) if r else 0)) * kb + n * se * sb for n, e, w, r, ce, se in st)
-    return functools.reduce(np.maximum, [stage(st) for st in _cache_stages(m, tp, pp)])
+    return functools.reduce(np.maximum, [stage(st) for st in cache_stages(m, tp, pp)])
 
 
 # %% ../nbs/05b_llm.ipynb #d9bab861
-def _widest(m:ModelConfig, tp:int) -> float:
-    "The widest activation one token makes in any layer on one chip: qkv (or MLA's decompressed k/v, or a mixer's in_proj) output, or the MLP's up output plus its activation."
-    w = 0.0
-    for s, _ in layer_groups(m):
-        hq, hk = s.n_heads / tp, max(s.n_kv_heads / tp, 1)
-        if m.is_mla: w = max(w, hq * (m.qk_nope_head_dim + s.v_head_dim), hq * s.head_dim)
-        elif s.kind in ('mamba', 'linear_attention'): w = max(w, (2 * m.mamba_heads * m.mamba_head_dim + 2 * m.ssm_groups * m.ssm_state if s.kind == 'mamba'
-                                                                  else 2 * m.linear_k_heads * m.linear_k_dim + 2 * m.linear_v_heads * m.linear_v_dim) / tp)
-        elif s.kind != 'none': w = max(w, (hq * (2 if m.attn_output_gate else 1) + 2 * hk) * s.head_dim if s.v_head_dim == s.head_dim
-                                       else hq * s.head_dim * (2 if m.attn_output_gate else 1) + hk * (s.head_dim + s.v_head_dim))
-        if s.mlp != 'none':
-            k = (3 if (m.expert_mlp_kind or m.mlp_kind) == 'gated' else 2) if s.mlp == 'moe' else (3 if m.mlp_kind == 'gated' else 2)
-            ffn = s.mlp_width / tp * (m.experts_per_token if s.mlp == 'moe' else 1)
-            w = max(w, k * ffn + (3 * s.shared_width / tp if s.shared_width else 0))
-    return w
-
 def act_bytes_per_chip(m:ModelConfig, batch, prompt_len, act_bytes, tp:int=1, flash:bool=True, causal_full:bool=True):
     "Estimated live activation bytes per chip at the peak of prefill (see above); arrays broadcast."
     B, prompt = np.asarray(batch, dtype=float), np.asarray(prompt_len, dtype=float)
     t, hq = B * prompt, m.n_heads / tp
-    act = t * act_bytes * (2 * m.hidden + _widest(m, tp)) + B * m.vocab / tp * LOGITS_BYTES
+    act = t * act_bytes * (2 * m.hidden + widest_activation(m, tp)) + B * m.vocab / tp * LOGITS_BYTES
     if not flash:
         ws = [s.window for s, _ in layer_groups(m) if s.kind not in ('mamba', 'linear_attention', 'none')]
         win = None if not ws or None in ws else max(ws)

@@ -6,10 +6,11 @@ Docs: https://hwnb.github.io/hwnb/llm_ops.html.md"""
 
 # %% ../nbs/05ab_llm_ops.ipynb #62d93d6f
 from __future__ import annotations
+import functools, math
 from dataclasses import dataclass, replace
 import numpy as np
 from .core import dtype
-from .llm_config import ModelConfig, LayerSpec, layer_specs, ATTENTION_KINDS, COMPRESSED_KINDS
+from .llm_config import ModelConfig, LayerSpec, layer_specs, kv_layout, ATTENTION_KINDS, COMPRESSED_KINDS
 from .llm_formats import weight_format
 
 # %% auto #0
@@ -17,7 +18,7 @@ __all__ = ['NORM_FLOPS', 'LAYER_NORM_FLOPS', 'SOFTMAX_FLOPS', 'GATED_ACT_FLOPS',
            'CONV_FLOPS_PER_TAP', 'SSM_SCAN_FLOPS', 'LINEAR_SCAN_FLOPS', 'QUANTIZED_OPS', 'EXPERT_OPS', 'OP_NAMES',
            'attention_pairs', 'experts_touched', 'Op', 'Pass', 'mm', 'ew', 'layer_groups', 'gqa_ops', 'mla_ops',
            'v4_ops', 'mixer_ops', 'mlp_params', 'dense_ops', 'expert_bytes', 'routed_expert_params', 'moe_ops',
-           'group_ops', 'ops']
+           'group_ops', 'ops', 'cache_stages', 'widest_activation']
 
 # %% ../nbs/05ab_llm_ops.ipynb #af391664
 NORM_FLOPS = 4          # RMSNorm, per element: square, accumulate, scale by 1/rms, multiply by weight
@@ -345,3 +346,41 @@ def ops(m:ModelConfig, B, q, c, wb, a, kv_b, emb_b, hi_b, tp:int=1, ep:int=1, fl
     if m.final_norm: out.append(ew(p, 'norm/final', 'model.norm', 1, B * d, p.norm_flops, 1, w=d * hi_b * (2 if m.norm_bias else 1)))  # last token only
     out.append(mm(p, 'lm_head', 'lm_head', 1, B, d, m.vocab / tp, emb_b, bias=m.lm_head_bias))
     return out
+
+# %% ../nbs/05ab_llm_ops.ipynb #d77a1dc9
+@functools.lru_cache(maxsize=64)
+def cache_stages(m:ModelConfig, tp:int, pp:int) -> tuple:
+    """Per pipeline stage (contiguous runs of ceil(L/pp) layers), the distinct layers' cache on one chip: ((count, elements per token, window,
+    compress ratio, elements per compressed entry, state elements), ...). GQA keys and values split over TP by KV head (one head, replicated,
+    when tp exceeds them); MLA latents and DeepSeek-V4's single K=V head are replicated on every rank (as vLLM does); SSM state splits by head."""
+    specs, lay, per = layer_specs(m), kv_layout(m), math.ceil(m.n_layers / pp)
+    def chip(i):
+        e, w, r, ce = lay[i]
+        s = specs[i]
+        if e and not (m.is_mla or m.o_lora_rank): e = e // s.n_kv_heads * max(s.n_kv_heads / tp, 1)
+        return (e, w, r, ce, s.state_elements / tp)
+    out = []
+    for k in range(0, m.n_layers, per):
+        g = {}
+        for i in range(k, min(k + per, m.n_layers)): c = chip(i); g[c] = g.get(c, 0) + 1
+        out.append(tuple((n, *c) for c, n in g.items()))
+    return tuple(out)
+
+
+# %% ../nbs/05ab_llm_ops.ipynb #5b57ebfa
+def widest_activation(m:ModelConfig, tp:int) -> float:
+    "The widest activation one token makes in any layer on one chip: qkv (or MLA's decompressed k/v, or a mixer's in_proj) output, or the MLP's up output plus its activation."
+    w = 0.0
+    for s, _ in layer_groups(m):
+        hq, hk = s.n_heads / tp, max(s.n_kv_heads / tp, 1)
+        if m.is_mla: w = max(w, hq * (m.qk_nope_head_dim + s.v_head_dim), hq * s.head_dim)
+        elif s.kind in ('mamba', 'linear_attention'): w = max(w, (2 * m.mamba_heads * m.mamba_head_dim + 2 * m.ssm_groups * m.ssm_state if s.kind == 'mamba'
+                                                                  else 2 * m.linear_k_heads * m.linear_k_dim + 2 * m.linear_v_heads * m.linear_v_dim) / tp)
+        elif s.kind != 'none': w = max(w, (hq * (2 if m.attn_output_gate else 1) + 2 * hk) * s.head_dim if s.v_head_dim == s.head_dim
+                                       else hq * s.head_dim * (2 if m.attn_output_gate else 1) + hk * (s.head_dim + s.v_head_dim))
+        if s.mlp != 'none':
+            k = (3 if (m.expert_mlp_kind or m.mlp_kind) == 'gated' else 2) if s.mlp == 'moe' else (3 if m.mlp_kind == 'gated' else 2)
+            ffn = s.mlp_width / tp * (m.experts_per_token if s.mlp == 'moe' else 1)
+            w = max(w, k * ffn + (3 * s.shared_width / tp if s.shared_width else 0))
+    return w
+
