@@ -237,3 +237,17 @@ def test_gpt_oss_expert_memory():
     a = llm.analyze(m, 'h100-sxm', batch=1, efficiency='ideal')
     assert a.weight_bytes == pytest.approx(a.weight_bytes_per_chip) and a.fits
     assert llm.weights_per_chip(get_model('mixtral-8x7b'), 'bf16') == sum(weight_bytes_by_part('mixtral-8x7b', 'bf16').values())
+
+
+def test_kv_shared_layers_project_no_kv():
+    "Gemma-4's KV-shared layers: q only (no k/v projection, no cache write), yet their core reads the shared cache; they hold no KV."
+    m = _one('gemma4_text')
+    o = llm_ops.ops(m, 1, 1, 1000, 2, 2, 2, 2, 2)
+    shared = [s for s, _ in llm_ops.layer_groups(m) if s.kv_shared]
+    assert shared and all(s.kv_elements == 0 for s in shared)
+    for s in shared:
+        mod = f'<{s.kind},{s.mlp},kv_shared'                        # the group's module tag
+        qkv = [x for x in o if x.op == 'attn/qkv' and mod in x.module][0]
+        assert qkv.shape[2] == s.n_heads * s.head_dim * (2 if m.attn_output_gate else 1)
+        core = [x for x in o if x.op == 'attn/flash' and mod in x.module][0]
+        assert float(core.bytes) > 2 * s.n_kv_heads * s.head_dim * min(1001, s.window or 1001)
