@@ -17,116 +17,41 @@ from .hardware import Hardware, get as get_hw
 from .llm_config import ModelConfig, get_model, from_hf_config, model_names, params_total, params_active
 from .llm_formats import (WeightFormat, weight_format, weight_bytes, weight_bytes_by_part, kv_bytes_per_token,
                               cached_tokens, KV_DTYPES, VLLM_BLOCK_SIZE, VLLM_GPU_MEMORY_UTILIZATION)
+from .llm_config import layer_specs, kv_layout
+from .llm_ops import (Op, ops, layer_groups, attention_pairs, experts_touched, QUANTIZED_OPS, OP_NAMES, NORM_FLOPS, SOFTMAX_FLOPS,
+                          GATED_ACT_FLOPS, RESIDUAL_FLOPS, expert_bytes, routed_expert_params,
+                          cache_stages, widest_activation)
 
 # %% auto #0
-__all__ = ['NORM_FLOPS', 'SOFTMAX_FLOPS', 'GATED_ACT_FLOPS', 'RESIDUAL_FLOPS', 'LOGITS_BYTES', 'LINK_DIRECTIONS',
-           'NCCL_STEP_LATENCY_S', 'NCCL_BASE_LATENCY_S', 'QUANTIZED_OPS', 'MAX_SEQUENCES', 'OP_NAMES', 'ENGINE',
+__all__ = ['LOGITS_BYTES', 'LINK_DIRECTIONS', 'NCCL_STEP_LATENCY_S', 'NCCL_BASE_LATENCY_S', 'MAX_SEQUENCES', 'ENGINE',
            'KERNEL_FAMILIES', 'EFFICIENCIES', 'DEFAULT_EFFICIENCY', 'ENGINE_NAMES', 'TPOT_SAMPLES', 'MAX_CHIPS',
-           'CURVE_BATCHES', 'attention_pairs', 'experts_touched', 'link_bw', 'check_parallel', 'weights_per_chip',
-           'kv_bytes_per_token_chip', 'kv_bytes_per_seq_chip', 'act_bytes_per_chip', 'max_concurrent', 'Workload',
-           'Deployment', 'Formats', 'kernel_family', 'Efficiency', 'calibrated_path', 'calibrated',
-           'engine_conventions', 'engine_reserve', 'conventions', 'warn_other_chip', 'efficiency', 'inputs', 'evaluate',
-           'min_chips', 'LLMAnalysis', 'analyze', 'op_table', 'memory_breakdown', 'expected_tokens',
-           'speculative_speedup', 'speculative_tokens_per_s', 'curve', 'curve_chart', 'Calibration', 'calibrate']
+           'CURVE_BATCHES', 'link_bw', 'check_parallel', 'expert_saving', 'weights_per_chip', 'kv_bytes_per_token_chip',
+           'kv_bytes_per_seq_chip', 'act_bytes_per_chip', 'max_concurrent', 'Workload', 'Deployment', 'Formats',
+           'kernel_family', 'Efficiency', 'calibrated_path', 'calibrated', 'engine_conventions', 'engine_reserve',
+           'conventions', 'warn_other_chip', 'efficiency', 'inputs', 'evaluate', 'min_chips', 'LLMAnalysis', 'analyze',
+           'op_table', 'memory_breakdown', 'expected_tokens', 'speculative_speedup', 'speculative_tokens_per_s',
+           'curve', 'curve_chart', 'Calibration', 'calibrate']
 
 # %% ../nbs/05b_llm.ipynb #684fdec0
-NORM_FLOPS = 4        # RMSNorm, per element: square, accumulate, scale by 1/rms, multiply by weight
-SOFTMAX_FLOPS = 5     # per score: max, subtract, exp, sum, divide (LLM-Viewer uses 5 too)
-GATED_ACT_FLOPS = 2   # per MLP inner element: act(gate) (transcendental, counted 1) and act(gate)*up
-RESIDUAL_FLOPS = 1    # per element of a residual add
 LOGITS_BYTES = 4      # fp32 logits, for the activation-memory estimate
 LINK_DIRECTIONS = 2   # catalog link bandwidths are totals over both directions (see each Link's note); collectives use one
 _NCCL_TUNING = 'https://github.com/NVIDIA/nccl/blob/01afd20a77b5804e0ecf1042509dd9d20ebf9e93/src/graph/tuning.cc'
 NCCL_STEP_LATENCY_S = {'nvlink': 0.47e-6, 'pci': 1.0e-6, 'net': 2.7e-6}   # per ring step, LL protocol: NCCL's hwLat (_NCCL_TUNING)
 NCCL_BASE_LATENCY_S = 3.6e-6   # per collective, ring LL: NCCL's baseLat (_NCCL_TUNING); not in this model's collective time
 
-# %% ../nbs/05b_llm.ipynb #f512902b
-def attention_pairs(q, c, window=None, causal_full:bool=True):
-    "(pairs, keys): query-key pairs per sequence and head when `q` new tokens join `c` cached ones, and keys read; arrays broadcast."
-    q, c = np.asarray(q, dtype=float), np.asarray(c, dtype=float)
-    W = np.inf if window is None else float(window)
-    keys = np.minimum(c + q, np.maximum(W, q))             # prefill reads its own q keys; decode reads at most W
-    if causal_full: return q * np.minimum(c + q, W), keys
-    if window is None: return q * c + q * (q + 1) / 2, keys   # query j sees c + j keys
-    lo, hi = c + 1, np.minimum(c + q, W)                     # spans below the window grow by one per query ...
-    n1 = np.maximum(hi - lo + 1, 0)
-    return n1 * (lo + hi) / 2 + (q - n1) * W, keys           # ... the rest see exactly W
-
-# %% ../nbs/05b_llm.ipynb #cb05e4de
-def experts_touched(n_experts, k, tokens):
-    "Expected distinct experts that `tokens` tokens, each routed to `k` of `n_experts` uniformly, touch."
-    t = np.asarray(tokens, dtype=float)
-    return n_experts * (1 - (1 - k / n_experts) ** t)
-
-# %% ../nbs/05b_llm.ipynb #9910b0fd
-QUANTIZED_OPS = ('attn/qkv', 'attn/o', 'mlp/gate_up', 'mlp/down', 'moe/gate_up', 'moe/down')   # the ops whose weights are in the weight format
-
-@dataclass(frozen=True)
-class _Op:
-    op: str; module: str; count: int; flops: object; bytes: object; shape: tuple; kind: str = 'compute'  # kind: compute|allreduce|all2all
-    tokens: object = None                                                                             # a GEMM's M (rows), for its efficiency
-
-def _ops(m:ModelConfig, B, q, c, wb, a, kv_b, emb_b, hi_b, tp:int=1, ep:int=1, flash:bool=True, causal_full:bool=True) -> list:
-    "Every op of one pass on one chip: `B` sequences (this chip's), `q` new tokens each, `c` cached; byte widths wb (weights), a (act), kv_b, emb_b, hi_b; arrays broadcast."
-    B, q, c = (np.asarray(x, dtype=float) for x in (B, q, c))
-    d, hd, L = m.hidden, m.head_dim, m.n_layers
-    hq, hk = m.n_heads / tp, max(m.n_kv_heads / tp, 1)
-    t = B * q                                                    # tokens in this pass on this chip
-    pairs, keys = attention_pairs(q, c, m.sliding_window, causal_full)
-    ops = []
-    def mm(op, mod, count, tok, k, n, wbytes, out_b=None):
-        ops.append(_Op(op, mod, count, 2 * tok * k * n, k * n * wbytes + tok * k * a + tok * n * (a if out_b is None else out_b), (tok, k, n), tokens=tok))
-    def ew(op, mod, count, n_el, flops_per, reads, writes=1, w=0.0):
-        ops.append(_Op(op, mod, count, flops_per * n_el, (reads + writes) * n_el * a + w, (n_el,)))
-    ops.append(_Op('embed', 'model.embed_tokens', 1, 0 * t, t * d * (emb_b + a), (t, d)))          # a gather: no FLOPs
-    ew('norm/attn', 'model.layers.*.input_layernorm', L, t * d, NORM_FLOPS, 1, w=d * hi_b)
-    qkv_out = t * hq * hd * a + 2 * t * hk * hd * kv_b                                          # k, v go to the cache in kv_dtype
-    ops.append(_Op('attn/qkv', 'model.layers.*.self_attn.qkv_proj', L, 2 * t * d * (hq + 2 * hk) * hd,
-                   d * (hq + 2 * hk) * hd * wb + t * d * a + qkv_out, (t, d, (hq + 2 * hk) * hd), tokens=t))
-    qo, kv_read = 2 * t * hq * hd * a, 2 * B * hk * keys * hd * kv_b                              # Q in + O out; K and V from the cache
-    scores = B * hq * pairs
-    if flash:
-        ops.append(_Op('attn/flash', 'model.layers.*.self_attn.attn', L, 4 * scores * hd + SOFTMAX_FLOPS * scores, qo + kv_read, (B, hq, q, hd)))
-    else:
-        ops.append(_Op('attn/scores', 'model.layers.*.self_attn.attn', L, 2 * scores * hd, qo / 2 + kv_read / 2 + scores * a, (B, hq, q, hd)))
-        ops.append(_Op('attn/softmax', 'model.layers.*.self_attn.attn', L, SOFTMAX_FLOPS * scores, 2 * scores * a, (B, hq, q, pairs / np.maximum(q, 1))))
-        ops.append(_Op('attn/values', 'model.layers.*.self_attn.attn', L, 2 * scores * hd, scores * a + kv_read / 2 + qo / 2, (B, hq, q, pairs / np.maximum(q, 1))))
-    mm('attn/o', 'model.layers.*.self_attn.o_proj', L, t, hq * hd, d, wb)
-    if tp > 1: ops.append(_Op('comm/allreduce', 'model.layers.*', 2 * L, 0 * t, t * d * a, (t, d), 'allreduce'))
-    ew('norm/mlp', 'model.layers.*.post_attention_layernorm', L, t * d, NORM_FLOPS, 1, w=d * hi_b)
-    ffn = m.intermediate / tp
-    if m.is_moe:
-        E, k = m.n_experts, m.experts_per_token
-        mm('moe/router', 'model.layers.*.mlp.gate', L, t, d, E, hi_b)
-        touched = experts_touched(E, k, t * ep) / ep                                   # of this chip's E/ep experts
-        tk = t * k                                                                      # expert-token pairs on this chip (expected)
-        ops.append(_Op('moe/gate_up', 'model.layers.*.mlp.experts', L, 2 * tk * d * 2 * ffn,
-                       touched * d * 2 * ffn * wb + tk * d * a + tk * 2 * ffn * a, (tk, d, 2 * ffn), tokens=tk / np.maximum(touched, 1e-9)))
-        ew('moe/act', 'model.layers.*.mlp.experts.act_fn', L, tk * ffn, GATED_ACT_FLOPS, 2)
-        ops.append(_Op('moe/down', 'model.layers.*.mlp.experts', L, 2 * tk * ffn * d,
-                       touched * ffn * d * wb + tk * ffn * a + tk * d * a, (tk, ffn, d), tokens=tk / np.maximum(touched, 1e-9)))
-        if ep > 1: ops.append(_Op('comm/all2all', 'model.layers.*.mlp', 2 * L, 0 * t, tk * d * a, (tk, d), 'all2all'))
-    else:
-        mm('mlp/gate_up', 'model.layers.*.mlp.gate_up_proj', L, t, d, 2 * ffn, wb)
-        ew('mlp/act', 'model.layers.*.mlp.act_fn', L, t * ffn, GATED_ACT_FLOPS, 2)
-        mm('mlp/down', 'model.layers.*.mlp.down_proj', L, t, ffn, d, wb)
-    ew('residual', 'model.layers.*', 2 * L, t * d, RESIDUAL_FLOPS, 2)
-    ew('norm/final', 'model.norm', 1, B * d, NORM_FLOPS, 1, w=d * hi_b)              # last token of each sequence only
-    mm('lm_head', 'lm_head', 1, B, d, m.vocab / tp, emb_b)
-    return ops
-
 # %% ../nbs/05b_llm.ipynb #51f1d8cc
-def _overhead(o:_Op, ovh) -> float:
+def _overhead(o:Op, ovh) -> float:
     "Fixed seconds per instance of compute op `o`: `ovh` is one number for every op, or a dict by op name (missing ops: 0)."
     if o.kind != 'compute': return 0.0
     return float(ovh.get(o.op, 0.0)) if isinstance(ovh, dict) else float(ovh)
 
-def _op_time(o:_Op, peak, bw, link_bw, link_lat, tp, ep, e, kern=1.0, ovh=0.0):
+def _op_time(o:Op, peak, bw, link_bw, link_lat, tp, ep, e, kern=1.0, ovh=0.0):
     "Seconds of one instance of op `o` under efficiency model `e` (`kern`: its weight kernel's factor): the derated roofline bound plus the fixed cost `ovh`; collectives on the link."
     lat = link_lat + e.collective_step_s
     if o.kind == 'allreduce': return 2 * (tp - 1) / tp * o.bytes / link_bw + 2 * (tp - 1) * lat
     if o.kind == 'all2all': return (ep - 1) / ep * o.bytes / link_bw + (ep - 1) * lat
     k = kern if o.op in QUANTIZED_OPS else 1.0                           # a weight format's kernel reaches a fraction of the dense one's
+    if o.fmt: k = e.kernel(kernel_family(o.fmt))                         # weights in their own format (gpt-oss's mxfp4 experts)
     ramp = 1.0 if o.tokens is None or not e.compute_half_tokens else 1 + e.compute_half_tokens / np.maximum(o.tokens, 1e-9)
     return np.maximum(o.flops * ramp / (peak * e.compute * k), (o.bytes + e.bandwidth_half_bytes) / (bw * e.bandwidth * k)) + _overhead(o, ovh)
 
@@ -155,9 +80,15 @@ def check_parallel(m:ModelConfig, tp:int, pp:int, ep:int):
     if ep > 1 and m.n_experts % ep: raise ValueError(f"ep={ep} does not divide {m.name}'s {m.n_experts} experts")
 
 # %% ../nbs/05b_llm.ipynb #3a38a451
+def expert_saving(m:ModelConfig, fmt) -> float:
+    "Bytes the routed experts take less than `fmt` when they stay in the checkpoint's narrower `m.expert_format` (gpt-oss: mxfp4; see `llm_ops.expert_bytes`)."
+    wb = weight_format(fmt).bytes_per_weight
+    return float(routed_expert_params(m) * (wb - expert_bytes(m, wb)[0]))
+
 def weights_per_chip(m:ModelConfig, fmt, tp:int=1, pp:int=1, ep:int=1, quantize_embeddings:bool=False, embeddings:bool=True) -> float:
     "Weight bytes on the busiest chip: layers split by pp (the busiest stage holds ceil(L/pp)), sharded by tp, experts by ep."
     p = weight_bytes_by_part(m, fmt, quantize_embeddings, embeddings)
+    p['mlp'] -= expert_saving(m, fmt)
     share = math.ceil(m.n_layers / pp) / m.n_layers
     mlp = p['mlp'] / tp / (ep if m.is_moe else 1)
     layers = share * (p['attn'] / tp + mlp + p['router'] + p['norms'])
@@ -166,23 +97,33 @@ def weights_per_chip(m:ModelConfig, fmt, tp:int=1, pp:int=1, ep:int=1, quantize_
 
 # %% ../nbs/05b_llm.ipynb #f32e4957
 def kv_bytes_per_token_chip(m:ModelConfig, kv_bytes, tp:int=1, pp:int=1):
-    "KV-cache bytes of one cached token on the busiest chip: K and V × the stage's layers × the chip's KV heads (replicated when tp > KV heads) × head_dim × bytes."
-    return 2 * math.ceil(m.n_layers / pp) * max(m.n_kv_heads / tp, 1) * m.head_dim * np.asarray(kv_bytes, dtype=float)
+    "KV-cache bytes of one cached token on the busiest chip, no window binding: the stage's caching layers' elements per token (see `llm_ops.cache_stages`) × bytes."
+    return max(sum(n * e for n, e, *_ in st) for st in cache_stages(m, tp, pp)) * np.asarray(kv_bytes, dtype=float)
 
 def kv_bytes_per_seq_chip(m:ModelConfig, ctx, kv_bytes, tp:int=1, pp:int=1, block_size:int|None=VLLM_BLOCK_SIZE):
-    "KV-cache bytes one sequence of `ctx` tokens keeps on the busiest chip: its cached tokens (window, whole blocks) × `kv_bytes_per_token_chip`."
-    return cached_tokens(m, ctx, block_size) * kv_bytes_per_token_chip(m, kv_bytes, tp, pp)
+    """Cache bytes one sequence of `ctx` tokens keeps on the busiest chip: each layer's tokens (at most its window; whole blocks) × its elements,
+    plus DeepSeek-V4's compressed entries, in `kv_bytes`; plus the SSM / linear-attention state (per sequence, in `m.state_dtype`)."""
+    t, kb = np.asarray(ctx, dtype=float), np.asarray(kv_bytes, dtype=float)
+    sb = dtype(m.state_dtype).bytes
+    def tok(w):
+        c = t if w is None else np.minimum(t, w)
+        return np.ceil(c / block_size) * block_size if block_size is not None else c
+    stage = lambda st: sum((n * e * tok(w) + (n * ce * np.floor(t / r) if r else 0)) * kb + n * se * sb for n, e, w, r, ce, se in st)
+    return functools.reduce(np.maximum, [stage(st) for st in cache_stages(m, tp, pp)])
+
 
 # %% ../nbs/05b_llm.ipynb #d9bab861
 def act_bytes_per_chip(m:ModelConfig, batch, prompt_len, act_bytes, tp:int=1, flash:bool=True, causal_full:bool=True):
     "Estimated live activation bytes per chip at the peak of prefill (see above); arrays broadcast."
     B, prompt = np.asarray(batch, dtype=float), np.asarray(prompt_len, dtype=float)
-    t, hq, hk = B * prompt, m.n_heads / tp, max(m.n_kv_heads / tp, 1)
-    ffn = m.intermediate / tp * (m.experts_per_token if m.is_moe else 1)
-    widest = np.maximum((hq + 2 * hk) * m.head_dim, 3 * ffn)                     # qkv output, or gate_up + act output
-    act = t * act_bytes * (2 * m.hidden + widest) + B * m.vocab / tp * LOGITS_BYTES
-    if not flash: act = act + 2 * B * hq * attention_pairs(prompt, 0, m.sliding_window, causal_full)[0] * act_bytes
+    t, hq = B * prompt, m.n_heads / tp
+    act = t * act_bytes * (2 * m.hidden + widest_activation(m, tp)) + B * m.vocab / tp * LOGITS_BYTES
+    if not flash:
+        ws = [s.window for s, _ in layer_groups(m) if s.kind not in ('mamba', 'linear_attention', 'none')]
+        win = None if not ws or None in ws else max(ws)
+        act = act + 2 * B * hq * attention_pairs(prompt, 0, win, causal_full)[0] * act_bytes
     return act
+
 
 # %% ../nbs/05b_llm.ipynb #e491ed3a
 MAX_SEQUENCES = 2**62   # the count is capped here, exactly representable as float and int64
@@ -207,11 +148,8 @@ def _finite(name, v, lo=0.0, lo_ok=True, hi=math.inf):
         raise ValueError(f"{name} must be {'>=' if lo_ok else '>'} {lo:g}{'' if hi == math.inf else f' and <= {hi:g}'}, not {v!r}")
 
 # %% ../nbs/05b_llm.ipynb #37b717bd
-OP_NAMES = ('embed', 'norm/attn', 'attn/qkv', 'attn/flash', 'attn/scores', 'attn/softmax', 'attn/values', 'attn/o', 'norm/mlp',
-            'moe/router', 'moe/gate_up', 'moe/act', 'moe/down', 'mlp/gate_up', 'mlp/act', 'mlp/down', 'residual', 'norm/final', 'lm_head')
-
 def _check_overhead(ovh):
-    "Raise unless `ovh` is a finite number >= 0 or a dict of them keyed by op names of `_ops`."
+    "Raise unless `ovh` is a finite number >= 0 or a dict of them keyed by op names (`hwnb.llm_ops.OP_NAMES`)."
     items = ovh.items() if isinstance(ovh, dict) else [('op_overhead_s', ovh)]
     for k, v in items:
         if isinstance(ovh, dict): check_name(k, OP_NAMES, 'op name in op_overhead_s')
@@ -249,6 +187,7 @@ class Deployment:
     flash_attention: bool = True
     cuda_graphs: bool = True             # decode steps replayed as CUDA graphs (vLLM's default): Efficiency.graph_op_overhead_s per op
     causal_full: bool = True             # count masked attention pairs too (FlopCounterMode's convention)
+    mla_absorbed: bool = True            # MLA decode attends over the compressed latents, W_UK/W_UV absorbed (vLLM's decode path); False: kv_b decompresses the cache
     price_per_chip_hour: float|None = None
     def __post_init__(self):
         check_name(self.engine, ENGINE_NAMES, 'serving engine')
@@ -472,11 +411,11 @@ def evaluate(m:ModelConfig, hws, weight_formats, kv_dtypes, H, F, K, B, P, G,
     Bm = np.ceil(Br / mb)
     kern = np.array([e.kernel(kernel_family(f)) for f in fmts])[F]
     targs = (peak, bw, link, d.link_latency_s, d.tp, d.ep, e, kern)
-    def step(q, c, ovh):             # a pass of all micro-batches: (mb + pp − 1) stage times, plus one activation hop per stage boundary
-        T = _pass_time(_ops(m, Bm, q, c, wb, a, kv_b, emb_b, hi_b, d.tp, d.ep, d.flash_attention, d.causal_full), *targs, ovh=ovh)
+    def step(q, c, ovh, absorbed=False):   # a pass of all micro-batches: (mb + pp − 1) stage times, plus one activation hop per stage boundary
+        T = _pass_time(ops(m, Bm, q, c, wb, a, kv_b, emb_b, hi_b, d.tp, d.ep, d.flash_attention, d.causal_full, absorbed), *targs, ovh=ovh)
         return (mb + d.pp - 1) * T / d.pp + (d.pp - 1) * (Bm * q * m.hidden * a / link + d.link_latency_s)
-    prefill, decode = step(P, 0, e.op_overhead_s), step(1, P, e.overhead(d.cuda_graphs))
-    tpot = sum(step(1, P + s * (G - 1) / (TPOT_SAMPLES - 1), e.overhead(d.cuda_graphs)) for s in range(TPOT_SAMPLES)) / TPOT_SAMPLES
+    prefill, decode = step(P, 0, e.op_overhead_s), step(1, P, e.overhead(d.cuda_graphs), d.mla_absorbed)   # MLA prefill decompresses (vLLM)
+    tpot = sum(step(1, P + s * (G - 1) / (TPOT_SAMPLES - 1), e.overhead(d.cuda_graphs), d.mla_absorbed) for s in range(TPOT_SAMPLES)) / TPOT_SAMPLES
     e2e = prefill + (G - 1) * tpot
     w_chip = np.array([weights_per_chip(m, f, d.tp, d.pp, d.ep, fm.quantize_embeddings, fm.embeddings_in_weights) for f in fmts])[F]
     kv_seq = kv_bytes_per_seq_chip(m, P + G, kv_b, d.tp, d.pp, d.block_size)
@@ -602,7 +541,7 @@ def analyze(model, hw=None, workload:Workload|None=None, deployment:Deployment|N
     res = LLMAnalysis(
         model=m.name, hw=hw.name, batch=w.batch, prompt_len=w.prompt_len, gen_len=w.gen_len, weight_format=f.name, kv_dtype=fm.kv_dtype,
         act_dtype=act, tp=d.tp, pp=d.pp, ep=d.ep, chips=d.chips, params_total=params_total(m), params_active=params_active(m),
-        weight_bytes=weight_bytes(m, f, fm.quantize_embeddings, fm.embeddings_in_weights),
+        weight_bytes=weight_bytes(m, f, fm.quantize_embeddings, fm.embeddings_in_weights) - expert_saving(m, f),
         kv_bytes=float(w.batch * cached_tokens(m, ctx, d.block_size) * kv_bytes_per_token(m, fm.kv_dtype)),
         kv_bytes_per_token=float(kv_bytes_per_token(m, fm.kv_dtype)),
         **{k: float(r[k]) for k in ('weight_bytes_per_chip', 'kv_bytes_per_chip', 'act_bytes_per_chip', 'mem_per_chip', 'mem_usable_per_chip',
@@ -629,11 +568,11 @@ def op_table(m:ModelConfig, hw:Hardware, w:Workload=Workload(), d:Deployment=Dep
     rows = []
     for phase, q, c in (('prefill', w.prompt_len, 0), ('decode', 1, w.prompt_len)):
         ovh = e.op_overhead_s if phase == 'prefill' else e.overhead(d.cuda_graphs)
-        for o in _ops(m, Bm, q, c, wb, a, kv_b, emb_b, hi_b, d.tp, d.ep, d.flash_attention, d.causal_full):
+        for o in ops(m, Bm, q, c, wb, a, kv_b, emb_b, hi_b, d.tp, d.ep, d.flash_attention, d.causal_full, phase == 'decode' and d.mla_absorbed):
             t = float(_op_time(o, *targs, ovh=ovh)) * o.count
             comm = o.kind != 'compute'
             rows.append(dict(op=o.op, module=o.module, phase=phase, shape=tuple(int(round(float(s))) for s in o.shape), dtype=act,
-                             weight_format=f.name if o.op in QUANTIZED_OPS else None, flops=float(o.flops) * o.count,
+                             weight_format=(o.fmt or f.name) if o.op in QUANTIZED_OPS else None, flops=float(o.flops) * o.count,
                              bytes=0.0 if comm else float(o.bytes) * o.count, link_bytes=float(o.bytes) * o.count if comm else 0.0,
                              link_s=t if comm else 0.0, known=True, time_s=t, overhead_s=_overhead(o, ovh) * o.count, count=o.count))
     df = derive(pd.DataFrame(rows), peak, bw).drop(columns='attainable_flops_s')   # roof fractions against the datasheet roofs
