@@ -40,12 +40,11 @@ def sections(mode:str='quick', model:str='mistral-7b', chips=REPORT_CHIPS, forma
     out = []
     m = bench.measure(mode, progress=progress)
     s = m.summary()
-    ref = [m] + ([get(m.datasheet)] if m.datasheet else [])
     out.append(('This machine, measured', [
         f"<p>{html.escape(m.full_name)}: {m.meta.get('threads')} threads, torch {html.escape(str(m.meta.get('torch')))}, measured "
         f"{html.escape(str(m.meta.get('created')))} (fingerprint {m.fingerprint}). {html.escape(m.notes)}</p>",
         _table(s[['ceiling', 'unit', 'best', 'min', 'median', 'max', 'fraction_of_datasheet', 'note']]),
-        roofline.chart(ref, dtypes=[d for d in ('fp32', 'bf16') if d in m.dtypes], levels='all')]))
+        bench.roofline_chart(m)]))
     cfg = models.tiny_mistral()
     net = models.build(cfg).eval()
     x = models.example_input(cfg)
