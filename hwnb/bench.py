@@ -564,7 +564,7 @@ def measure(mode:str='quick', force:bool=False, device:str|None=None, cache_dir=
 # %% ../nbs/01b_bench.ipynb #ccc48fba
 def roofline_chart(m:Measured, dtypes=('fp32', 'bf16'), side_by_side:bool=False):
     "The measured roofline of `m` (every resolved memory level) beside its datasheet chip's, for the `dtypes` it measured; the CLI and the report draw this one."
-    from .roofline import chart
+    from hwnb.roofline import chart
     hws = [m] + ([get(m.datasheet)] if m.datasheet else [])
     return chart(hws, dtypes=[d for d in dtypes if d in m.dtypes] or None, levels='all', side_by_side=side_by_side)
 
