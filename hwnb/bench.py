@@ -50,7 +50,7 @@ class Plan:
 _plan_init = Plan.__init__
 def _plan_init_renamed(self, *args, **kw):
     old = renamed({k: kw.pop(k) for k in list(kw) if k == 'repeats'}, {'repeats': 'repeat'}, 'Plan')
-    _plan_init(self, *args, **kw, **old)
+    _plan_init(self, *args, **{**kw, **old})          # dataclasses.replace(p, repeats=n) passes repeat too: the old name wins
 Plan.__init__ = _plan_init_renamed
 
 PLANS = {   # quick: many short samples, so that the best of them likely falls in a quiet moment of a busy machine

@@ -52,3 +52,8 @@ def test_one_measured_roofline_function():
     spec = str(B.roofline_chart(m).to_dict())
     assert 'this-machine' in spec and 'epyc-9654' in spec      # the measured roofs beside the datasheet chip's
     assert 'epyc-9654' not in str(B.roofline_chart(B.replace(m, datasheet=None)).to_dict())
+
+
+def test_replace_with_the_old_name():
+    with pytest.warns(DeprecationWarning):
+        assert B.replace(B.PLANS['quick'], repeats=2).repeat == 2
