@@ -242,13 +242,15 @@ class Results:
         d['verdict'] = np.where(d.index == 0, 'baseline', np.where(d['passed'], 'passes gate', 'fails gate'))
         d['size'] = d['size_bytes'].map(lambda b: fmt_si(b, 'B'))
         d['front'] = np.where(d['pareto'], 'Pareto front', 'dominated')
-        enc = dict(x=alt.X('latency_s:Q', scale=alt.Scale(type='log'), title='latency, median (s)'),
+        d['latency'] = d['latency_s'].map(lambda t: fmt_si(t, 's'))
+        enc = dict(x=alt.X('latency_s:Q', scale=alt.Scale(type='log'), title='latency, median',
+                         axis=alt.Axis(labelExpr="format(datum.value, '~s') + 's'")),   # SI: 500µs, 2ms, 1s
                    y=alt.Y('metric:Q', scale=alt.Scale(zero=False), title='task metric' + ('' if self.gate.higher_is_better else ' (lower is better)')))
         pts = alt.Chart(d).mark_point(filled=True, opacity=0.8).encode(
-            **enc, size=alt.Size('size_bytes:Q', title='stored bytes'),
+            **enc, size=alt.Size('size_bytes:Q', title='stored', legend=alt.Legend(labelExpr="format(datum.value, '~s') + 'B'")),
             color=alt.Color('verdict:N', scale=alt.Scale(domain=['baseline', 'passes gate', 'fails gate'], range=['#4c78a8', '#54a24b', '#e45756'])),
             shape=alt.Shape('front:N', scale=alt.Scale(domain=['Pareto front', 'dominated'], range=['diamond', 'circle']), title=''),
-            tooltip=['variant', 'kind', 'latency_s', 'speedup', 'size', 'size_ratio', 'metric', 'metric_delta', 'reason'])
+            tooltip=['variant', 'kind', 'latency', 'speedup', 'size', 'size_ratio', 'metric', 'metric_delta', 'reason'])
         line = alt.Chart(d[d['pareto']].sort_values('latency_s')).mark_line(strokeDash=[4, 3], color='gray').encode(**enc)
         text = alt.Chart(d).mark_text(align='left', dx=8, fontSize=10).encode(**enc, text='variant')
         n_fail = int((self.df['status'] != 'ok').sum())
