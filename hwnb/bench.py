@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from . import __version__
 from .config import setting
-from .core import DTYPES, check_name, fmt_si, write_atomic
+from .core import DTYPES, check_name, fmt_si, renamed, write_atomic
 from .detect import detect
 from .hardware import KINDS, Figure, Hardware, MemLevel, get
 
@@ -23,14 +23,14 @@ from .hardware import KINDS, Figure, Hardware, MemLevel, get
 __all__ = ['PLANS', 'SLOW_FRACTION', 'NOISY_SPREAD', 'IMPOSSIBLE_BAND', 'CLOCK_SKEW_S', 'GEMM_DTYPES', 'CACHE_FORMAT', 'TRIAD_C',
            'Plan', 'plan_for', 'sample', 'threads', 'gemm_sweep', 'ws_sizes', 'mem_sweep', 'find_plateaus',
            'assign_levels', 'dispatch_sweep', 'Measured', 'impossible', 'check', 'cache_path', 'save', 'load', 'cached',
-           'measure', 'stream_triad_c', 'gemm_reference', 'against_references']
+           'measure', 'roofline_chart', 'stream_triad_c', 'gemm_reference', 'against_references']
 
 # %% ../nbs/01b_bench.ipynb #f918c312
 @dataclass(frozen=True)
 class Plan:
     "How much to measure: the time budget and the sweep sizes."
     budget_s: float                 # whole run, s (capped by the `time_budget_s` setting)
-    repeats: int                    # samples per point: the ceiling is the best of them, reported with min / median / max
+    repeat: int                     # samples per point: the ceiling is the best of them, reported with min / median / max
     min_sample_s: float             # a sample repeats its call until it lasts this long, s
     gemm_sizes: tuple               # square GEMM sizes n (n x n x n)
     gemm_share: float = 0.5         # share of the budget for GEMMs, split evenly over dtypes
@@ -41,9 +41,21 @@ class Plan:
     dram_factor: float = 2.0        # DRAM working set: this x the last-level cache (at least 64 MiB)
     plateau_gain: float = 1.03      # GEMM sweep stops once a size gains less than this over the best so far, twice
 
+    @property
+    def repeats(self) -> int:
+        "Deprecated spelling of `repeat`."
+        warnings.warn("Plan.repeats is deprecated, use Plan.repeat", DeprecationWarning, stacklevel=2)
+        return self.repeat
+
+_plan_init = Plan.__init__
+def _plan_init_renamed(self, *args, **kw):
+    old = renamed({k: kw.pop(k) for k in list(kw) if k == 'repeats'}, {'repeats': 'repeat'}, 'Plan')
+    _plan_init(self, *args, **{**kw, **old})          # dataclasses.replace(p, repeats=n) passes repeat too: the old name wins
+Plan.__init__ = _plan_init_renamed
+
 PLANS = {   # quick: many short samples, so that the best of them likely falls in a quiet moment of a busy machine
-    'quick': Plan(budget_s=4.0, repeats=7, min_sample_s=0.002, gemm_sizes=(256, 512, 1024, 1536)),
-    'full': Plan(budget_s=50.0, repeats=5, min_sample_s=0.02, gemm_sizes=(256, 512, 768, 1024, 1536, 2048, 3072, 4096),
+    'quick': Plan(budget_s=4.0, repeat=7, min_sample_s=0.002, gemm_sizes=(256, 512, 1024, 1536)),
+    'full': Plan(budget_s=50.0, repeat=5, min_sample_s=0.02, gemm_sizes=(256, 512, 768, 1024, 1536, 2048, 3072, 4096),
                  ws_steps_per_octave=2, read_bytes_per_call=2**27, dram_factor=4.0),
 }
 SLOW_FRACTION = 1 / 16   # a dtype below this fraction of fp32's GEMM rate has no fast path: reported, not a roof
@@ -66,14 +78,15 @@ def plan_for(mode:str, budget_s:float|None=None) -> Plan:
 def _sync(device):
     if device.type == 'cuda': torch.cuda.synchronize(device)
 
-def sample(fn, repeats:int=3, min_sample_s:float=0.005, device='cpu') -> list:
-    "Seconds per call of `fn`: `repeats` samples, each averaging enough calls to last `min_sample_s`."
+def sample(fn, repeat:int=3, min_sample_s:float=0.005, device='cpu', **old) -> list:
+    "Seconds per call of `fn`: `repeat` samples, each averaging enough calls to last `min_sample_s`."
+    if old: repeat = renamed(old, {'repeats': 'repeat'}, 'sample')['repeat']
     device = torch.device(device)
     fn(); _sync(device)
     t0 = time.perf_counter(); fn(); _sync(device); one = max(time.perf_counter() - t0, 1e-7)
     k = max(1, int(min_sample_s / one))
     out = []
-    for _ in range(repeats):
+    for _ in range(repeat):
         if device.type == 'cuda':
             a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             a.record()
@@ -94,6 +107,8 @@ def threads(n:int):
     try: yield
     finally: torch.set_num_threads(old)
 
+_on_threads = threads   # for functions whose `threads` argument shadows it
+
 # %% ../nbs/01b_bench.ipynb #a24e4b45
 GEMM_DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16, 'int8': torch.int8}
 
@@ -112,9 +127,9 @@ def gemm_sweep(dtype:str, plan:Plan, cap_s:float, device='cpu', ref:dict|None=No
     for n in plan.gemm_sizes:
         flops = 2 * n**3
         left = cap_s - (time.perf_counter() - t_start)
-        if best and flops / best * (plan.repeats + 2) > left:
+        if best and flops / best * (plan.repeat + 2) > left:
             notes.append(f"{dtype}: stopped before n={n}, over its {cap_s:.2f} s cap"); break
-        try: ts = sample(_gemm_fn(n, dt, device), plan.repeats, plan.min_sample_s, device)
+        try: ts = sample(_gemm_fn(n, dt, device), plan.repeat, plan.min_sample_s, device)
         except (RuntimeError, NotImplementedError) as e:
             notes.append(f"{dtype}: not supported on {torch.device(device).type} ({str(e).splitlines()[0][:120]}); skipped"); break
         rows += [('gemm', dtype, n, flops, t) for t in ts]
@@ -161,7 +176,7 @@ def mem_sweep(plan:Plan, dram_bytes:int, cap_s:float, device='cpu') -> tuple:
         kinds = ['read'] + (['copy', 'triad'] if ws >= plan.stream_min_bytes else [])
         for kind in kinds:
             fn, moved = _kernel(kind, ws, plan, device)
-            rows += [(kind, 'fp32', ws, moved, t) for t in sample(fn, plan.repeats, plan.min_sample_s, device)]
+            rows += [(kind, 'fp32', ws, moved, t) for t in sample(fn, plan.repeat, plan.min_sample_s, device)]
             del fn
     return rows, notes
 
@@ -207,7 +222,7 @@ def assign_levels(ws, bw, caches, dram_from:float, rel_tol:float=0.2) -> list:
 def dispatch_sweep(plan:Plan, device='cpu') -> list:
     "Samples `('dispatch', 'fp32', 1, 0, time_s)` of a one-element add."
     x, y, o = (torch.ones(1, device=device) for _ in range(3))
-    return [('dispatch', 'fp32', 1, 0, t) for t in sample(lambda: torch.add(x, y, out=o), plan.repeats, plan.min_sample_s, device)]
+    return [('dispatch', 'fp32', 1, 0, t) for t in sample(lambda: torch.add(x, y, out=o), plan.repeat, plan.min_sample_s, device)]
 
 # %% ../nbs/01b_bench.ipynb #42a829a9
 @dataclass(frozen=True)
@@ -546,6 +561,13 @@ def measure(mode:str='quick', force:bool=False, device:str|None=None, cache_dir=
                       "set HWNB_CACHE_DIR (or cache_dir=) to a writable directory")
     return m
 
+# %% ../nbs/01b_bench.ipynb #ccc48fba
+def roofline_chart(m:Measured, dtypes=('fp32', 'bf16'), side_by_side:bool=False):
+    "The measured roofline of `m` (every resolved memory level) beside its datasheet chip's, for the `dtypes` it measured; the CLI and the report draw this one."
+    from hwnb.roofline import chart
+    hws = [m] + ([get(m.datasheet)] if m.datasheet else [])
+    return chart(hws, dtypes=[d for d in dtypes if d in m.dtypes] or None, levels='all', side_by_side=side_by_side)
+
 # %% ../nbs/01b_bench.ipynb #7a721544
 TRIAD_C = r"""
 #include <stdio.h>
@@ -569,32 +591,41 @@ int main(int argc, char **argv) {
 }
 """
 
-def stream_triad_c(array_bytes:int, n_threads:int, reps:int=10) -> tuple:
+def _renamed_threads(old:dict, where:str, threads, repeat) -> tuple:
+    "(threads, repeat) with the deprecated `n_threads` / `reps` of `old` moved over (a DeprecationWarning each)."
+    new = renamed(old, {'n_threads': 'threads', 'reps': 'repeat'}, where)
+    return new.get('threads', threads), new.get('repeat', repeat)
+
+def stream_triad_c(array_bytes:int, threads:int|None=None, repeat:int=10, **old) -> tuple:
     "Best B/s of a C OpenMP triad over arrays of `array_bytes` each, and how it ran; (None, why) without gcc or OpenMP."
     import shutil, subprocess
+    if old: threads, repeat = _renamed_threads(old, 'stream_triad_c', threads=threads, repeat=repeat)
+    if threads is None: raise TypeError("stream_triad_c() needs threads, the OpenMP thread count")
     if not shutil.which('gcc'): return None, 'gcc not found'
     with tempfile.TemporaryDirectory() as d:
         src, exe = Path(d)/'triad.c', Path(d)/'triad'
         src.write_text(TRIAD_C)
         r = subprocess.run(['gcc', '-O3', '-march=native', '-fopenmp', str(src), '-o', str(exe)], capture_output=True, text=True)
         if r.returncode: return None, f'gcc failed: {r.stderr.strip()[:200]}'
-        out = subprocess.run([str(exe), str(array_bytes // 8), str(reps)], capture_output=True, text=True,
-                             env={**os.environ, 'OMP_NUM_THREADS': str(n_threads), 'OMP_PROC_BIND': 'spread'})
+        out = subprocess.run([str(exe), str(array_bytes // 8), str(repeat)], capture_output=True, text=True,
+                             env={**os.environ, 'OMP_NUM_THREADS': str(threads), 'OMP_PROC_BIND': 'spread'})
         if out.returncode: return None, f'triad exited with {out.returncode}'
-        return float(out.stdout.split()[0]), f'C OpenMP triad, {n_threads} threads, 3 arrays of {fmt_si(array_bytes, "B")}'
+        return float(out.stdout.split()[0]), f'C OpenMP triad, {threads} threads, 3 arrays of {fmt_si(array_bytes, "B")}'
 
-def gemm_reference(n_threads:int, sizes=(2048, 3072, 4096), reps:int=5, bf16:bool=True) -> dict:
-    "Best FLOP/s of torch.mm (fp32, and bf16 unless `bf16=False`) and numpy (fp32) over large square `sizes`, on `n_threads` threads."
+def gemm_reference(threads:int|None=None, sizes=(2048, 3072, 4096), repeat:int=5, bf16:bool=True, **old) -> dict:
+    "Best FLOP/s of torch.mm (fp32, and bf16 unless `bf16=False`) and numpy (fp32) over large square `sizes`, on `threads` threads."
+    if old: threads, repeat = _renamed_threads(old, 'gemm_reference', threads=threads, repeat=repeat)
+    if threads is None: raise TypeError("gemm_reference() needs threads, torch's CPU thread count")
     res = {}
     refs = [('torch.mm fp32', lambda n: torch.randn(n, n), torch.mm),
             ('torch.mm bf16', lambda n: torch.randn(n, n).bfloat16(), torch.mm),
             ('numpy fp32', lambda n: np.random.default_rng(0).standard_normal((n, n), dtype=np.float32), np.matmul)]
-    with threads(n_threads):
+    with _on_threads(threads):
         for name, mk, mm in [r for r in refs if bf16 or 'bf16' not in r[0]]:
             best = 0.0
             for n in sizes:
                 a, b = mk(n), mk(n); mm(a, b)
-                for _ in range(reps):
+                for _ in range(repeat):
                     t = time.perf_counter(); mm(a, b); best = max(best, 2 * n**3 / (time.perf_counter() - t))
             res[name] = best
     return res
@@ -604,8 +635,8 @@ def against_references(m:Measured, quick:bool=False) -> 'pd.DataFrame':
     import pandas as pd
     mach = detect()
     llc = max([c.size_bytes for c in mach.caches], default=32 * 2**20)
-    bw, how = stream_triad_c(int(max(2 * llc if quick else 4 * llc, 2**26)), mach.physical_cores, reps=5 if quick else 10)
-    g = gemm_reference(mach.physical_cores, sizes=(1024, 2048) if quick else (2048, 3072, 4096), reps=3 if quick else 5,
+    bw, how = stream_triad_c(int(max(2 * llc if quick else 4 * llc, 2**26)), mach.physical_cores, repeat=5 if quick else 10)
+    g = gemm_reference(mach.physical_cores, sizes=(1024, 2048) if quick else (2048, 3072, 4096), repeat=3 if quick else 5,
                        bf16='bf16' in m.dtypes)         # no bf16 roof (no fast path): a 2048^3 bf16 GEMM would take minutes for nothing
     rows = [('dram bandwidth', m.mem_bw, bw, how, 'B/s'),
             ('peak fp32', m.peak_flops('fp32'), max(g['torch.mm fp32'], g['numpy fp32']), 'best of torch.mm and numpy, fp32', 'FLOP/s')]

@@ -6,12 +6,27 @@ Docs: https://hwnb.github.io/hwnb/cli.html.md"""
 
 # %% ../nbs/08_cli.ipynb #3d9f4fcf
 from __future__ import annotations
-import argparse, json, sys
+import argparse, json, os, sys
 from pathlib import Path
 from .core import fmt_si, J_PER_KWH
 
 # %% auto #0
 __all__ = ['parser', 'main']
+
+# %% ../nbs/08_cli.ipynb #db032f3d
+def _outpath(path) -> Path:
+    "Output file `path`: its missing parent folders are created (and said so, on stderr), nothing more; an unwritable target is a ValueError."
+    p = Path(path)
+    if p.is_dir(): raise ValueError(f"{path} is a folder; give a file name, e.g. {p/'out.html'}")
+    missing = [d for d in [p.parent, *p.parent.parents] if not d.exists()]
+    if missing:
+        try: p.parent.mkdir(parents=True)
+        except OSError as e: raise ValueError(f"cannot create the folder {p.parent} for {path}: {e.strerror or e}") from None
+        print(f"hwnb: created the folder {missing[-1]}" + (f" (and {len(missing) - 1} below it)" if len(missing) > 1 else ''), file=sys.stderr)
+    if not os.access(p.parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise ValueError(f"cannot write {path}: permission denied (choose another -o)")
+    return p
+
 
 # %% ../nbs/08_cli.ipynb #24f930b2
 def _hw_list(a):
@@ -45,7 +60,7 @@ def _roofline(a):
     hws = [h.strip() for h in a.hw.split(',') if h.strip()]
     dtypes = [d.strip() for d in a.dtype.split(',')] if a.dtype else None
     c = chart(hws, dtypes=dtypes, levels=a.levels, side_by_side=a.side_by_side)
-    out = save(c, a.output).resolve()
+    out = save(c, _outpath(a.output)).resolve()
     print(f"wrote roofline of {', '.join(hws)} to {out}")
     return 0
 
@@ -70,10 +85,9 @@ def _bench(a):
     if m.notes: print('notes: ' + m.notes)
     if m.meta.get('flags'): print(f"flagged noisy (kept; `hwnb bench --force` measures again): {', '.join(m.meta['flags'])}")
     if a.output:
-        from hwnb.roofline import chart, save
-        from hwnb.hardware import get
-        hws = [m] + ([get(m.datasheet)] if m.datasheet else [])
-        out = save(chart(hws, dtypes=[d for d in ('fp32', 'bf16') if d in m.dtypes], levels='all'), a.output).resolve()
+        from hwnb.bench import roofline_chart
+        from hwnb.roofline import save
+        out = save(roofline_chart(m), _outpath(a.output)).resolve()
         print(f"wrote the measured roofline to {out}")
     return 0
 
@@ -121,7 +135,7 @@ def _profile(a):
         p = profiler.profile(model, *args, hw=a.hw, **kwargs)
         ops, s = p.ops, p.summary()
         extra = f"\nroofs: {s['hw']}{' (' + s['hw_note'] + ')' if s['hw_note'] else ''}; op time {fmt_si(s['time_s'], 's')}, wall {fmt_si(s['wall_s'], 's')}"
-    if a.csv: ops.to_csv(a.csv, index=False)
+    if a.csv: ops.to_csv(_outpath(a.csv), index=False)
     if a.json: print(ops.to_json(orient='records', indent=1, default_handler=str)); return 0
     cols = [c for c in ['op', 'module', 'shape', 'dtype', 'flops', 'bytes', 'intensity', 'time_s', 'roof_fraction', 'bound'] if c in ops]
     print(profiler.top_k(ops, a.top)[cols].to_string(index=False, float_format=lambda x: f'{x:.4g}'))
@@ -133,12 +147,15 @@ def _report(a):
     if a.force or a.accept:                        # measured (and cached) here, so that the report reuses it
         from hwnb.bench import measure
         _warned(measure, a.mode, force=a.force, accept=a.accept)
-    out = _warned(build, a.output, mode=a.mode).resolve()
+    out = _warned(build, _outpath(a.output), mode=a.mode).resolve()
     print(f"wrote the report to {out}")
     return 0
 
 def _docs(a):
+    missing = [m for m in ('nbconvert', 'nbclient', 'ipykernel', 'nbdev') if not _importable(m)]
+    if missing: raise ValueError(f"hwnb docs needs the docs extra: pip install 'hwnb[docs]' (missing: {', '.join(missing)})")
     from hwnb.docs import build
+    if Path(a.output).exists() and not Path(a.output).is_dir(): raise ValueError(f"-o {a.output} is a file; hwnb docs writes a folder")
     pages = build(a.nbs, a.output, only=a.only)
     print(f"wrote {len(pages)} pages to {Path(a.output).resolve()}; open {Path(a.output).resolve()/'index.html'}")
     return 0
@@ -175,7 +192,7 @@ def _trace(a):
     t = traces.load(a.path, hw=a.hw)
     print(t.breakdown().to_string(float_format=lambda x: f'{x:.4g}'))
     print(t.top(a.top, 'op').to_string(index=False, float_format=lambda x: f'{x:.4g}'))
-    out = _trace_report(t, a.output).resolve()
+    out = _trace_report(t, _outpath(a.output)).resolve()
     print(f"wrote the trace report to {out}")
     return 0
 
@@ -193,7 +210,7 @@ def _fleet_ceilings(a):
             print(f"  {k:<20} {fmt_si(r[k], 'FLOP/s' if k.startswith('peak') else 'B/s'):>14}" + (f"   {ratio:.0%} of datasheet" if ratio == ratio and ratio is not None else ''))
     if a.output:
         from hwnb.roofline import save
-        print(f"wrote the roofline of every node to {save(fleet.chart(df), a.output).resolve()}")
+        print(f"wrote the roofline of every node to {save(fleet.chart(df), _outpath(a.output)).resolve()}")
     return 0
 
 def _fleet_sweep(a):
@@ -212,13 +229,16 @@ def _fleet_sweep(a):
 def parser() -> argparse.ArgumentParser:
     "The `hwnb` argument parser."
     p = argparse.ArgumentParser(prog='hwnb', description='hwnb: hardware-aware model optimization workbench')
+    from hwnb import __version__
+    p.add_argument('--version', action='version', version=f'hwnb {__version__}', help='print the version and exit')
+    p.add_argument('--debug', action='store_true', help='on an error, show the full Python traceback (anywhere on the line)')
     sub = p.add_subparsers(dest='cmd', required=True, metavar='COMMAND')
     h = sub.add_parser('hardware', help='the hardware catalog').add_subparsers(dest='hcmd', required=True, metavar='ACTION')
     l = h.add_parser('list', help='one line per chip')
     l.add_argument('--kind', help='gpu, cpu, tpu, npu, soc or edge'); l.add_argument('--dtype', default='bf16', help='dtype of the peak column')
-    l.add_argument('--json', action='store_true'); l.set_defaults(func=_hw_list)
+    l.add_argument('--json', action='store_true', help='print JSON instead of a table'); l.set_defaults(func=_hw_list)
     s = h.add_parser('show', help='every figure of one chip, with its source')
-    s.add_argument('name'); s.add_argument('--json', action='store_true'); s.set_defaults(func=_hw_show)
+    s.add_argument('name', help='a catalog name, e.g. h100-sxm (see hwnb hardware list)'); s.add_argument('--json', action='store_true', help='print JSON instead of a table'); s.set_defaults(func=_hw_show)
     r = sub.add_parser('roofline', help='write a roofline chart of one or more chips')
     r.add_argument('--hw', required=True, help='comma-separated chip names, e.g. h100-sxm,mi300x,tpu-v5e')
     r.add_argument('--dtype', help='comma-separated dtypes (default: bf16 per chip)')
@@ -230,36 +250,38 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument('--mode', default='quick', choices=['quick', 'full'], help='quick ~5 s, full ~60 s')
     b.add_argument('--force', action='store_true', help='measure again even if a cached result exists')
     b.add_argument('--accept', action='store_true', help='keep a measurement above the datasheet peak (refused as impossible otherwise)')
-    b.add_argument('--json', action='store_true'); b.add_argument('-o', '--output', help='also write the measured roofline chart')
+    b.add_argument('--json', action='store_true', help='print JSON instead of a table'); b.add_argument('-o', '--output', help='also write the measured roofline chart (.html, .png, .svg or .json)')
     b.set_defaults(func=_bench)
     pl = sub.add_parser('plan', help='memory, fit, latency and throughput of an LLM on a chip')
     pl.add_argument('model', help='a bundled model (mistral-7b, mixtral-8x7b, llama-3-70b, ...) or a config.json path')
     pl.add_argument('--hw', help='chip (default: the hardware setting)'); pl.add_argument('--weights', default='bf16', help='weight format')
-    pl.add_argument('--kv', default='bf16'); pl.add_argument('--batch', type=int, default=1); pl.add_argument('--prompt', type=int, default=1024)
-    pl.add_argument('--gen', type=int, default=256); pl.add_argument('--tp', type=int, default=1)
-    pl.add_argument('--price', type=float, help='price per chip-hour, for cost per 1M tokens'); pl.add_argument('--json', action='store_true')
+    pl.add_argument('--kv', default='bf16', help='KV-cache dtype (default: bf16)'); pl.add_argument('--batch', type=int, default=1, help='concurrent sequences (default: 1)')
+    pl.add_argument('--prompt', type=int, default=1024, help='prompt tokens per sequence (default: 1024)')
+    pl.add_argument('--gen', type=int, default=256, help='generated tokens per sequence (default: 256)'); pl.add_argument('--tp', type=int, default=1, help='tensor-parallel chips (default: 1)')
+    pl.add_argument('--price', type=float, help='price per chip-hour in USD, for cost per 1M tokens'); pl.add_argument('--json', action='store_true', help='print JSON instead of a table')
     pl.add_argument('--engine', default='vllm', help="serving engine whose fitted kernel efficiency to use: vllm, tensorrt-llm, llama.cpp, ...")
     pl.add_argument('--efficiency', default='calibrated', help="'calibrated' (fitted on published measurements) or 'ideal' (the bare roofline)")
     pl.set_defaults(func=_plan)
     pr = sub.add_parser('profile', help='the op table of a PyTorch model: MODULE:FACTORY')
     pr.add_argument('spec', help='e.g. hwnb.models:tiny_mistral (a factory returning a model config or (model, args))')
     pr.add_argument('--hw', help='roofs to judge against (default: this machine, measured if cached)')
-    pr.add_argument('--count', action='store_true', help='count only, no timing'); pr.add_argument('--top', type=int, default=20)
-    pr.add_argument('--csv', help='also write the whole table as CSV'); pr.add_argument('--json', action='store_true')
+    pr.add_argument('--count', action='store_true', help='count only, no timing'); pr.add_argument('--top', type=int, default=20, help='ops shown, by time (default: 20)')
+    pr.add_argument('--csv', help='also write the whole table as CSV'); pr.add_argument('--json', action='store_true', help='print JSON instead of a table')
     pr.set_defaults(func=_profile)
     tr = sub.add_parser('trace', help='a torch.profiler (Kineto) trace, or a folder of one per rank: breakdown, ops on the roofline, report')
     tr.add_argument('path', help='a .json / .json.gz / .pt.trace.json trace, or a directory with one per rank')
-    tr.add_argument('--hw', help='roofs to judge against (default: the chip named in the trace)'); tr.add_argument('--top', type=int, default=10)
+    tr.add_argument('--hw', help='roofs to judge against (default: the chip named in the trace)'); tr.add_argument('--top', type=int, default=10, help='ops shown, by time (default: 10)')
     tr.add_argument('-o', '--output', default='hwnb-trace.html', help='the offline HTML report')
     tr.set_defaults(func=_trace)
     rp = sub.add_parser('report', help='measure, profile and plan, into one offline HTML report')
-    rp.add_argument('-o', '--output', default='hwnb-report.html'); rp.add_argument('--mode', default='quick', choices=['quick', 'full'])
+    rp.add_argument('-o', '--output', default='hwnb-report.html', help='the offline HTML report (default: hwnb-report.html)')
+    rp.add_argument('--mode', default='quick', choices=['quick', 'full'], help='bench mode, when this machine is measured: quick ~5 s, full ~60 s')
     rp.add_argument('--force', action='store_true', help="measure this machine again, even if a cached measurement exists")
     rp.add_argument('--accept', action='store_true', help='keep a measurement above the datasheet peak (refused as impossible otherwise)')
     rp.set_defaults(func=_report)
     fl = sub.add_parser('fleet', help='sweeps and measured ceilings on a Ray cluster').add_subparsers(dest='fcmd', required=True, metavar='ACTION')
     fc = fl.add_parser('ceilings', help="measure every node's ceilings (hwnb bench), one row per node")
-    fc.add_argument('--mode', default='quick', choices=['quick', 'full']); fc.add_argument('--json', action='store_true')
+    fc.add_argument('--mode', default='quick', choices=['quick', 'full'], help='bench mode on every node: quick ~5 s, full ~60 s'); fc.add_argument('--json', action='store_true', help='print JSON instead of a table')
     fc.add_argument('--address', help="Ray cluster ('auto', HOST:PORT, ray://HOST:10001; default: $RAY_ADDRESS, else a local instance)")
     fc.add_argument('-o', '--output', help="also write every node's measured roofline (.html, .png, .svg)"); fc.set_defaults(func=_fleet_ceilings)
     fs = fl.add_parser('sweep', help='an optimization sweep on a Ray cluster: MODULE:FACTORY and variant names')
@@ -268,18 +290,44 @@ def parser() -> argparse.ArgumentParser:
     fs.add_argument('--hw', help='comma-separated hardware names, as nodes declare them (default: any node)')
     fs.add_argument('--address', help="Ray cluster ('auto', HOST:PORT, ray://HOST:10001; default: $RAY_ADDRESS, else a local instance)")
     fs.add_argument('--num-cpus', type=float, help='CPUs per measurement task'); fs.add_argument('--num-gpus', type=float, help='GPUs per measurement task')
-    fs.add_argument('--repeat', type=int, default=20); fs.add_argument('--no-memory', action='store_true', help='skip the peak-memory run')
-    fs.add_argument('--json', action='store_true'); fs.set_defaults(func=_fleet_sweep)
+    fs.add_argument('--repeat', type=int, default=20, help='timed runs per variant (default: 20)'); fs.add_argument('--no-memory', action='store_true', help='skip the peak-memory run')
+    fs.add_argument('--json', action='store_true', help='print JSON instead of a table'); fs.set_defaults(func=_fleet_sweep)
     d = sub.add_parser('docs', help='render the notebooks, executed, into an offline HTML site')
-    d.add_argument('--nbs', default='nbs'); d.add_argument('-o', '--output', default='_docs')
+    d.add_argument('--nbs', default='nbs', help='the notebooks folder (default: nbs)'); d.add_argument('-o', '--output', default='_docs', help='the site folder (default: _docs)')
     d.add_argument('--only', nargs='*', help='notebook names to render (default: all)')
     d.set_defaults(func=_docs)
     return p
 
+_EXTRAS = {'torch': 'torch', 'onnx': 'onnx', 'onnxruntime': 'onnx', 'onnxscript': 'onnx', 'torchao': 'lab', 'ray': 'fleet',
+           'nbconvert': 'docs', 'nbclient': 'docs', 'ipykernel': 'docs', 'nbdev': 'docs', 'ipywidgets': 'widgets', 'anywidget': 'widgets',
+           'tensorboard': 'tb', 'transformers': 'hf', 'sklearn': 'models', 'playwright': 'browser'}
+
+def _importable(name:str) -> bool:
+    import importlib.util
+    try: return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError): return False
+
+def _one_line(e:BaseException) -> str:
+    "The `hwnb: error:` line for `e`: a missing optional dependency names its extra; any other error its message, on one line."
+    if isinstance(e, ModuleNotFoundError) and (e.name or '').split('.')[0] in _EXTRAS:
+        top = e.name.split('.')[0]
+        msg = f"this command needs {top}: pip install 'hwnb[{_EXTRAS[top]}]'"
+    elif isinstance(e, (ValueError, TypeError)): msg = str(e)
+    elif isinstance(e, OSError) and e.filename: msg = f"{e.filename}: {e.strerror or e}"
+    else: msg = f"{type(e).__name__}: {e}"
+    return 'hwnb: error: ' + ' '.join(msg.split()) + ' (run with --debug for the traceback)'
+
 def main(argv=None) -> int:
-    "Run the `hwnb` command line; returns the exit code."
-    args = parser().parse_args(argv)
+    "Run the `hwnb` command line; returns the exit code. An error prints one line, `hwnb: error: ...`; `--debug` shows the traceback."
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = '--debug' in argv
+    args = parser().parse_args([x for x in argv if x != '--debug'])
     try: return args.func(args)
-    except (ValueError, TypeError) as e:
-        print(f"hwnb: error: {e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        if debug: raise
+        print('hwnb: error: interrupted', file=sys.stderr); return 130
+    except Exception as e:
+        if debug: raise
+        print(_one_line(e), file=sys.stderr)
         return 1
+

@@ -6,7 +6,7 @@ Docs: https://hwnb.github.io/hwnb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #cdc94af7
 from __future__ import annotations
-import contextlib, difflib, math, os, pickle, select, signal, sys, tempfile, time
+import contextlib, difflib, functools, math, os, pickle, select, signal, sys, tempfile, time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -259,11 +259,25 @@ def renamed(kwargs:dict, old_to_new:dict, where:str) -> dict:
     return out
 
 # %% ../nbs/00_core.ipynb #07c89ad3
+def _umask() -> int:
+    "This process's umask, read without changing it where Linux shows it (/proc/self/status), else set and restored at once."
+    try:
+        for line in Path('/proc/self/status').read_text().splitlines():
+            if line.startswith('Umask:'): return int(line.split()[1], 8)
+    except (OSError, ValueError): pass
+    m = os.umask(0o22); os.umask(m)
+    return m
+
 @contextlib.contextmanager
-def atomic_path(path, mode:int=0o644):
-    "Yield a temporary path beside `path`; on success it atomically replaces `path` (with permissions `mode`), on error it is removed."
+def atomic_path(path, mode:int|None=None):
+    """Yield a temporary path beside `path`; on success it atomically replaces `path`, on error it is removed.
+    Permissions are those a plain `open(path, 'w')` would give: an existing file keeps its mode, a new one gets 0o666 less the umask;
+    `mode` sets them explicitly."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if mode is None:
+        try: mode = path.stat().st_mode & 0o7777
+        except FileNotFoundError: mode = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.stem}-', suffix=path.suffix)
     os.close(fd)
     try:
@@ -302,15 +316,27 @@ def cpu_workers() -> int:
     try: return max(1, len(os.sched_getaffinity(0)))
     except AttributeError: return max(1, os.cpu_count() or 1)
 
+_PR_SET_PDEATHSIG = 1                                       # <linux/prctl.h>
+
+@functools.cache
+def _prctl():
+    "libc's prctl (Linux), or None where it cannot be loaded."
+    import ctypes
+    try: return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError): return None
+
 class Forked:
-    "`fn(*args)` running in a forked child from the moment this is made. `.get()` returns its result; `.close()` stops it."
+    "`fn(*args)` running in a forked child from the moment this is made. `.get()` returns its result; `.close()` stops it. The child dies with its parent."
     def __init__(self, fn, *args):
         if not can_fork(): raise RuntimeError("Forked needs os.fork on Linux; check can_fork() and run the work serially")
         r, w = os.pipe()
+        parent, prctl = os.getpid(), _prctl()
         self.pid = os.fork()
         if self.pid == 0:                                   # the child: run, send (ok, value) back, and never return
             try:
                 os.close(r)
+                if prctl is not None: prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)   # die with the parent, even a SIGKILLed one
+                if os.getppid() != parent: os._exit(1)     # the parent died before prctl took effect
                 try: msg = (True, fn(*args))
                 except BaseException as e: msg = (False, f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}")
                 try: data = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)

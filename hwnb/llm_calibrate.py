@@ -14,10 +14,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from . import models as tm
-from .bench import Measured, threads
+from .bench import Measured, threads as torch_threads
 from .llm import analyze, calibrate, Calibration, OP_NAMES
 from .llm_config import ModelConfig, params_total, params_active
 from .profiler import count, profile, module_at, ROOT
+from .core import renamed
+
 
 # %% auto #0
 __all__ = ['LLM_OP_RULES', 'CLOCKS', 'from_torch_config', 'CachedAttention', 'KVCacheDecoder', 'llm_op', 'to_llm_ops',
@@ -146,15 +148,16 @@ def _steps(model, batch, prompt_len, seed):
 
 CLOCKS = ('cpu', 'wall')
 
-def time_steps(model:tm.Transformer, batch:int=1, prompt_len:int=128, warmup:int=1, repeat:int=7, n_threads:int=1,
-               clock:str='cpu', seed:int=0) -> pd.DataFrame:
+def time_steps(model:tm.Transformer, batch:int=1, prompt_len:int=128, warmup:int=1, repeat:int=7, threads:int=1,
+               clock:str='cpu', seed:int=0, **old) -> pd.DataFrame:
     "Seconds of `model`'s prefill and decode step: one row per phase, `time_s` (median of `repeat`), `min_s` and `wall_median_s`."
+    if old: threads = renamed(old, {'n_threads': 'threads'}, 'time_steps')['threads']
     if repeat < 1 or warmup < 0: raise ValueError(f"need repeat >= 1 and warmup >= 0, got repeat={repeat}, warmup={warmup}")
     if clock not in CLOCKS: raise ValueError(f"clock must be one of {CLOCKS}, not {clock!r}")
-    if clock == 'cpu' and n_threads != 1: raise ValueError("clock='cpu' times the calling thread only; with n_threads > 1 use clock='wall'")
+    if clock == 'cpu' and threads != 1: raise ValueError("clock='cpu' times the calling thread only; with threads > 1 use clock='wall'")
     dec, runs = _steps(model, batch, prompt_len, seed)
     rows = []
-    with threads(n_threads), torch.no_grad():
+    with torch_threads(threads), torch.no_grad():
         for phase, (x, pos) in runs.items():
             for _ in range(warmup): dec(x, pos)
             ts, ws = [], []
@@ -166,17 +169,18 @@ def time_steps(model:tm.Transformer, batch:int=1, prompt_len:int=128, warmup:int
             rows.append(dict(phase=phase, batch=batch, prompt_len=prompt_len, time_s=statistics.median(ts), min_s=min(ts),
                              wall_median_s=statistics.median(ws), clock=clock, repeat=repeat))
     df = pd.DataFrame(rows)
-    df.attrs = dict(n_threads=n_threads, clock=clock, load_avg=os.getloadavg(), dtype=model_dtype(model), model=model.config.name)
+    df.attrs = dict(threads=threads, clock=clock, load_avg=os.getloadavg(), dtype=model_dtype(model), model=model.config.name)
     return df
 
 # %% ../nbs/05d_llm_calibrate.ipynb #67449b42
 def measure_steps(model:tm.Transformer, batch:int=1, prompt_len:int=128, hw=None, warmup:int=1, repeat:int=7,
-                  profile_repeat:int=3, n_threads:int=1, clock:str='cpu', seed:int=0) -> pd.DataFrame:
+                  profile_repeat:int=3, threads:int=1, clock:str='cpu', seed:int=0, **old) -> pd.DataFrame:
     "Measured per-op times (in `hwnb.llm` ops) of `model`'s prefill and decode step; `attrs['step_s']` holds each step's median time."
+    if old: threads = renamed(old, {'n_threads': 'threads'}, 'measure_steps')['threads']
     dec, runs = _steps(model, batch, prompt_len, seed)
-    t = time_steps(model, batch, prompt_len, warmup, repeat, n_threads, clock, seed).set_index('phase')
+    t = time_steps(model, batch, prompt_len, warmup, repeat, threads, clock, seed).set_index('phase')
     tables, ratio = [], {}
-    with threads(n_threads), torch.no_grad():
+    with torch_threads(threads), torch.no_grad():
         for phase, (x, pos) in runs.items():
             w0, c0 = time.perf_counter(), time.thread_time()
             p = profile(dec, x, pos, hw=hw, warmup=warmup, repeat=profile_repeat, keep_trace=False)
@@ -265,11 +269,12 @@ def compare(measured:pd.DataFrame, **predicted) -> pd.DataFrame:
     for name in predicted: t[f'{name}_error'] = t[f'{name}_s'] / t['measured_s'] - 1
     return t.reset_index(drop=True)
 
-def evaluate(model, hw, shapes, cal:StepCalibration, repeat:int=7, n_threads:int=1, clock:str='cpu') -> pd.DataFrame:
+def evaluate(model, hw, shapes, cal:StepCalibration, repeat:int=7, threads:int=1, clock:str='cpu', **old) -> pd.DataFrame:
     "Step totals at each (batch, prompt_len) in `shapes`: measured (`time_steps`), the roofline prediction and the calibrated one."
+    if old: threads = renamed(old, {'n_threads': 'threads'}, 'evaluate')['threads']
     rows = []
     for B, P in shapes:
-        t = time_steps(model, B, P, repeat=repeat, n_threads=n_threads, clock=clock).set_index('phase')
+        t = time_steps(model, B, P, repeat=repeat, threads=threads, clock=clock).set_index('phase')
         roof = predict_steps(model, hw, B, P).groupby('phase').time_s.sum()
         calp = predict_steps(model, hw, B, P, cal=cal).groupby('phase').time_s.sum()
         for ph in ('prefill', 'decode'):
@@ -278,7 +283,7 @@ def evaluate(model, hw, shapes, cal:StepCalibration, repeat:int=7, n_threads:int
     df = pd.DataFrame(rows)
     df['roofline_error'] = df.roofline_s / df.measured_s - 1
     df['calibrated_error'] = df.calibrated_s / df.measured_s - 1
-    df.attrs = dict(load_avg=os.getloadavg(), n_threads=n_threads, clock=clock, dtype=cal.dtype)
+    df.attrs = dict(load_avg=os.getloadavg(), threads=threads, clock=clock, dtype=cal.dtype)
     return df
 
 def chart(cmp:pd.DataFrame, title:str=''):

@@ -14,7 +14,7 @@ from .hardware import Hardware
 from . import roofline
 
 # %% auto #0
-__all__ = ['ROOT', 'by_op', 'module_at', 'by_module', 'top_k', 'Profile']
+__all__ = ['ROOT', 'CATEGORIES', 'by_op', 'module_at', 'by_module', 'top_k', 'category', 'by_category', 'Profile']
 
 # %% ../nbs/02c_optable.ipynb #2608fe42
 ROOT = '(root)'          # module label of ops called by the top-level module itself
@@ -50,6 +50,35 @@ def top_k(df, k:int=10, by:str|None=None) -> pd.DataFrame:
     by = by or ('time_s' if 'time_s' in df else 'flops')
     if by not in df: raise ValueError(f"cannot rank by {by!r}; columns: {', '.join(df.columns)}")
     return df.nlargest(k, by)
+
+# %% ../nbs/02c_optable.ipynb #896b1c8f
+CATEGORIES = ('matmul', 'attention', 'norm', 'elementwise', 'communication', 'memory')
+_CAT_RULES = (   # (category, regex on the lower-cased op name), first match wins
+    ('communication', r'nccl|c10d|all_?reduce|all_?gather|reduce_?scatter|all_?to_?all|broadcast|\bsend\b|\brecv\b|^comm/'),
+    ('attention', r'attention|attn/flash|flash|sdpa|softmax'),
+    ('matmul', r'(^|[._/])(a?dd)?b?mm\b|addmm|matmul|linear|conv|einsum|gemm|attn/(qkv|o)$|mlp/(gate_up|up|gate|down)$|lm_head'),
+    ('norm', r'norm'),
+    ('memory', r'view|reshape|expand|(^|\.)t\.|transpose|permute|slice|split|\bcat\b|concat|stack|clone|copy|contiguous|embed|index|gather|'
+               r'scatter|arange|zeros|ones|empty|fill|squeeze|select|_to_copy|(^|\.)to\.|memcpy|memset|pad|flatten|unbind|chunk|narrow'),
+)
+
+def category(op:str, module:str='') -> str:
+    "The kind of work op `op` is: one of `CATEGORIES` (elementwise when no rule matches; a norm's pieces count as norm by their `module`)."
+    if not isinstance(op, str): raise TypeError(f"op must be a str, not {type(op).__name__}")
+    name = op.lower()
+    for cat, rx in _CAT_RULES:
+        if re.search(rx, name): return cat
+    return 'norm' if re.search(r'norm', str(module).lower()) else 'elementwise'
+
+def by_category(df) -> pd.DataFrame:
+    "Totals per category (`category` of each op and module), heaviest first, with `% of time` when timed."
+    if not isinstance(df, pd.DataFrame): raise TypeError(f"expected an op table (DataFrame), not {type(df).__name__}")
+    mods = df['module'] if 'module' in df else pd.Series('', index=df.index)
+    g = _group(df.assign(category=[category(o, m) for o, m in zip(df['op'], mods)]), 'category')
+    if 'time_s' in g:
+        total = g['time_s'].sum()
+        g['% of time'] = 100 * g['time_s'] / total if total > 0 else np.nan
+    return g
 
 # %% ../nbs/02c_optable.ipynb #2779d509
 @dataclass

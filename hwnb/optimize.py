@@ -83,16 +83,32 @@ def cache_key(mhash:str, v:Variant, args, eval_key:str, timing:dict, forward:str
                            eval_fn=eval_key, timing=timing, versions=_versions(), machine=platform.machine()), sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
-def read_cached(path:Path, key:str) -> dict|None:
-    "The cached row at `path` if it is valid for `key`, else None (with a warning when the file exists but is bad)."
+_NONNEG = ('apply_time_s', 'compile_time_s', 'throughput', 'peak_mem_bytes', 'sparsity')   # None, NaN (not measured) or >= 0
+
+def _row_problem(row:dict, name:str|None) -> str|None:
+    "Why cached `row` cannot be trusted (a value out of range, another variant's name), or None."
+    num = lambda x: isinstance(x, numbers.Real) and not isinstance(x, bool)
+    if name is not None and row['variant'] != name: return f"holds variant {row['variant']!r}, not {name!r}"
+    if not (math.isfinite(row['latency_s']) and row['latency_s'] > 0): return f"has latency_s {row['latency_s']!r} (must be > 0 s)"
+    if isinstance(row['size_bytes'], bool) or row['size_bytes'] < 0: return f"has size_bytes {row['size_bytes']!r} (must be >= 0)"
+    for f in _NONNEG:
+        x = row.get(f)
+        if x is not None and not (num(x) and (math.isnan(x) or (math.isfinite(x) and x >= 0))): return f"has {f} {x!r} (must be >= 0)"
+    m = row.get('metric')
+    if m is not None and not (num(m) and not math.isinf(m)): return f"has metric {m!r} (must be a finite number)"
+    return None
+
+def read_cached(path:Path, key:str, name:str|None=None) -> dict|None:
+    """The cached row at `path` if it is valid for `key` (and variant `name`, when given), else None, with a warning when the file
+    exists but is bad: unreadable, another layout, a value out of range, or another variant's row."""
     if not path.exists(): return None
     try:
         d = json.loads(path.read_text(encoding='utf-8'))
         row = d['row']
         ok = d.get('version') == CACHE_VERSION and d.get('key') == key and isinstance(row, dict) and row.get('status') == 'ok'
         ok = ok and all(isinstance(row.get(f), t if t is not float else (int, float)) for f, t in ROW_FIELDS.items())
-        if ok: return row
-        problem = 'does not match the expected layout'
+        problem = (_row_problem(row, name) if ok else 'does not match the expected layout')
+        if problem is None: return row
     except Exception as e: problem = f"could not be read ({type(e).__name__}: {e})"
     warnings.warn(f"ignoring cached result {path}: it {problem}; measuring again", stacklevel=3)
     return None
@@ -226,13 +242,15 @@ class Results:
         d['verdict'] = np.where(d.index == 0, 'baseline', np.where(d['passed'], 'passes gate', 'fails gate'))
         d['size'] = d['size_bytes'].map(lambda b: fmt_si(b, 'B'))
         d['front'] = np.where(d['pareto'], 'Pareto front', 'dominated')
-        enc = dict(x=alt.X('latency_s:Q', scale=alt.Scale(type='log'), title='latency, median (s)'),
+        d['latency'] = d['latency_s'].map(lambda t: fmt_si(t, 's'))
+        enc = dict(x=alt.X('latency_s:Q', scale=alt.Scale(type='log'), title='latency, median',
+                         axis=alt.Axis(labelExpr="format(datum.value, '~s') + 's'")),   # SI: 500µs, 2ms, 1s
                    y=alt.Y('metric:Q', scale=alt.Scale(zero=False), title='task metric' + ('' if self.gate.higher_is_better else ' (lower is better)')))
         pts = alt.Chart(d).mark_point(filled=True, opacity=0.8).encode(
-            **enc, size=alt.Size('size_bytes:Q', title='stored bytes'),
+            **enc, size=alt.Size('size_bytes:Q', title='stored', legend=alt.Legend(labelExpr="format(datum.value, '~s') + 'B'")),
             color=alt.Color('verdict:N', scale=alt.Scale(domain=['baseline', 'passes gate', 'fails gate'], range=['#4c78a8', '#54a24b', '#e45756'])),
             shape=alt.Shape('front:N', scale=alt.Scale(domain=['Pareto front', 'dominated'], range=['diamond', 'circle']), title=''),
-            tooltip=['variant', 'kind', 'latency_s', 'speedup', 'size', 'size_ratio', 'metric', 'metric_delta', 'reason'])
+            tooltip=['variant', 'kind', 'latency', 'speedup', 'size', 'size_ratio', 'metric', 'metric_delta', 'reason'])
         line = alt.Chart(d[d['pareto']].sort_values('latency_s')).mark_line(strokeDash=[4, 3], color='gray').encode(**enc)
         text = alt.Chart(d).mark_text(align='left', dx=8, fontSize=10).encode(**enc, text='variant')
         n_fail = int((self.df['status'] != 'ok').sum())
@@ -417,10 +435,10 @@ def _ray_error(ray, e) -> str:
     if isinstance(e, ex.RayTaskError) and getattr(e, 'cause', None) is not None: return _err(e.cause)
     return _err(e)
 
-def _cached_row(kp, refresh:bool) -> dict|None:
-    "The cached row for (path, key) `kp`, marked cached; None when absent, refreshed, not keyable (kp None) or bad."
+def _cached_row(kp, refresh:bool, name:str) -> dict|None:
+    "The cached row of variant `name` for (path, key) `kp`, marked cached; None when absent, refreshed, not keyable (kp None) or bad."
     if kp is None or refresh: return None
-    row = read_cached(*kp)
+    row = read_cached(*kp, name=name)
     return None if row is None else {**row, 'cached': True}
 
 def _store(kp, row:dict) -> dict:
@@ -442,7 +460,7 @@ def _sweep_ray(ray, payload, base:Variant, vs:list, keys, kw:dict, threads, hws:
     rows, pending = {}, {}
     bar = tqdm(total=len(hws) * (1 + len(vs)), desc='variants (ray)', disable=not progress)
     def run(hw, v, node=None):
-        if (row := _cached_row(keys(hw, v), refresh)) is not None: rows[hw, v.name] = row; bar.update(); return row
+        if (row := _cached_row(keys(hw, v), refresh, v.name)) is not None: rows[hw, v.name] = row; bar.update(); return row
         strat = NodeAffinitySchedulingStrategy(node, soft=True) if node else 'DEFAULT'   # soft: a lost node's retry goes elsewhere
         ref = task.options(resources={SLOT_RESOURCE: 1, **({HW_RESOURCE + hw: SHARE} if hw else {})}, scheduling_strategy=strat,
                            name=f"hwnb {v.name} on {hw or 'any node'}", **opts).remote(payload, v, kw, threads)
@@ -518,7 +536,7 @@ def _sweep_rows(model, args, eval_fn, spec, base, vs, keys, kw, threads, hws, re
         bar = tqdm([base] + vs, desc='variants', disable=not progress)
         for v in bar:
             bar.set_postfix_str(v.name)
-            row = _cached_row(keys(None, v), refresh)
+            row = _cached_row(keys(None, v), refresh, v.name)
             if row is None:
                 row = measure(model, v, args, eval_fn, **kw)
                 if v is base and row['status'] != 'ok': raise ValueError(f"the fp32 baseline could not be measured: {row['error']}")

@@ -6,7 +6,7 @@ Docs: https://hwnb.github.io/hwnb/profiler.html.md"""
 
 # %% ../nbs/03_profiler.ipynb #57c0e3d5
 from __future__ import annotations
-import contextlib, datetime, gc, hashlib, json, math, os, platform, re, tempfile
+import contextlib, datetime, gc, hashlib, json, math, os, platform, re, sys, tempfile
 from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
@@ -245,6 +245,18 @@ def environment(hw=None) -> dict:
                 hw=(hw.name if isinstance(hw, Hardware) else hw), hw_measured=bool(getattr(hw, 'measured', False)),
                 time=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'))
 
+# %% ../nbs/03_profiler.ipynb #9226ab12
+@contextlib.contextmanager
+def _quiet_stderr():
+    "Send file descriptor 2 to /dev/null inside the block (C++ code such as kineto writes there directly), and set kineto's log level off."
+    os.environ.setdefault('KINETO_LOG_LEVEL', '99')     # read once, at the first profiler start of the process
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2); yield
+    finally:
+        os.dup2(saved, 2); os.close(saved); os.close(null)
+
 # %% ../nbs/03_profiler.ipynb #9086e05c
 def _chrome_trace(prof) -> str:
     "The profiler's Chrome/Perfetto trace JSON (torch writes it only to a file)."
@@ -281,11 +293,15 @@ def profile(model, *args, hw=None, warmup:int=2, repeat:int=5, causal:str='full'
     with torch.no_grad():
         for _ in range(warmup): model(*args, **kwargs)
         sync()
-        with torch.profiler.profile(activities=acts, record_shapes=True) as prof:
+        prof = torch.profiler.profile(activities=acts, record_shapes=True)
+        with _quiet_stderr(): prof.__enter__()          # kineto prints USDT profiler_start/stop lines to fd 2: silenced, only there
+        try:
             for i in range(repeat):
                 with record_function(f'hwnb.run.{i}'):   # the sync inside: a run's wall time includes its device work
                     model(*args, **kwargs)
                     sync()
+        finally:
+            with _quiet_stderr(): prof.__exit__(None, None, None)
     names = [op_packet(o) for o in ops['op']]
     heavy = ((ops['bytes'] > 0) | (ops['flops'] != 0)).tolist()
     with gc_paused():

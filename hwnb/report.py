@@ -9,10 +9,10 @@ from __future__ import annotations
 import html, json, os, tempfile, time
 from datetime import datetime, timezone
 from pathlib import Path
-from .core import write_atomic
+from .core import fmt_si, write_atomic
 
 # %% auto #0
-__all__ = ['REPORT_CHIPS', 'REPORT_FORMATS', 'sections', 'build']
+__all__ = ['REPORT_CHIPS', 'REPORT_FORMATS', 'top_ops', 'category_table', 'ceilings_table', 'sections', 'build']
 
 # %% ../nbs/07b_report.ipynb #8659a9ba
 REPORT_CHIPS = ('h100-sxm', 'h200', 'mi300x', 'l4')        # chips the LLM plan compares
@@ -31,6 +31,39 @@ h1{margin-bottom:0} .sub{color:#666} h2{margin-top:36px;border-bottom:1px solid 
 table.hwnb-table{border-collapse:collapse;font-size:13px;margin:8px 0} .hwnb-table th,.hwnb-table td{padding:3px 8px;border-bottom:1px solid #eee;text-align:right}
 .hwnb-table th{background:#f5f5f5} .note{color:#666;font-size:13px}"""
 
+# %% ../nbs/07b_report.ipynb #042719b7
+def _pct(x) -> str: return '—' if x != x or x is None else f'{100 * x:.1f} %' if 100 * x >= 0.1 else '< 0.1 %'
+
+def top_ops(ops, n:int=15) -> 'pd.DataFrame':
+    """The `n` slowest ops of timed op table `ops`, readable: time in SI units, its share (`% of time`), `bound` and the fraction of
+    the roof as a percentage; every other op summed into one last 'other' row, so that the shares add up to 100 %."""
+    import pandas as pd
+    if 'time_s' not in ops: raise ValueError("top_ops needs a timed op table (profiler.profile(...).ops), with a time_s column")
+    d = ops[ops['time_s'].notna()].sort_values('time_s', ascending=False)
+    total = d['time_s'].sum()
+    head, rest = d.head(n), d.iloc[n:]
+    rows = [dict(op=r.op, module=r.module, time=fmt_si(r.time_s, 's'), **{'% of time': _pct(r.time_s / total)},
+                 bound=r.bound if isinstance(r.bound, str) else '—', **{'% of roof': _pct(r.roof_fraction)}) for r in head.itertuples()]
+    if len(rest): rows.append({'op': f'other ({len(rest)} ops)', 'module': '', 'time': fmt_si(rest['time_s'].sum(), 's'),
+                               '% of time': _pct(rest['time_s'].sum() / total), 'bound': '', '% of roof': ''})
+    return pd.DataFrame(rows)
+
+def category_table(ops) -> 'pd.DataFrame':
+    "Time, FLOPs and bytes per kind of work (`optable.by_category`), in SI units, with each kind's share of the time."
+    from hwnb.optable import by_category
+    g = by_category(ops)
+    return g.assign(time=[fmt_si(t, 's') for t in g['time_s']], flops=[fmt_si(f, 'FLOP') for f in g['flops']],
+                    bytes=[fmt_si(b, 'B') for b in g['bytes']], **{'% of time': [f'{p:.1f} %' for p in g['% of time']]}
+                    )[['category', 'calls', 'time', '% of time', 'flops', 'bytes']]
+
+def ceilings_table(m) -> 'pd.DataFrame':
+    "Measurement `m`'s ceilings in SI units (best, min, median, max) and as a percentage of its datasheet figure, or why there is none."
+    s = m.summary()
+    why = '—' if m.datasheet else '— (no catalog entry for this machine)'
+    out = s[['ceiling']].assign(**{c: [fmt_si(v, u) for v, u in zip(s[c], s['unit'])] for c in ('best', 'min', 'median', 'max')})
+    out['% of datasheet'] = [why if f != f else _pct(f) for f in s['fraction_of_datasheet']]
+    return out.assign(note=s['note'])
+
 # %% ../nbs/07b_report.ipynb #becdb1ec
 def sections(mode:str='quick', model:str='mistral-7b', chips=REPORT_CHIPS, formats=REPORT_FORMATS, progress:bool=True) -> list:
     "The report's sections as (title, [html parts]), computed now: measure, profile, plan."
@@ -40,23 +73,24 @@ def sections(mode:str='quick', model:str='mistral-7b', chips=REPORT_CHIPS, forma
     out = []
     m = bench.measure(mode, progress=progress)
     s = m.summary()
-    ref = [m] + ([get(m.datasheet)] if m.datasheet else [])
     out.append(('This machine, measured', [
         f"<p>{html.escape(m.full_name)}: {m.meta.get('threads')} threads, torch {html.escape(str(m.meta.get('torch')))}, measured "
         f"{html.escape(str(m.meta.get('created')))} (fingerprint {m.fingerprint}). {html.escape(m.notes)}</p>",
-        _table(s[['ceiling', 'unit', 'best', 'min', 'median', 'max', 'fraction_of_datasheet', 'note']]),
-        roofline.chart(ref, dtypes=[d for d in ('fp32', 'bf16') if d in m.dtypes], levels='all')]))
+        _table(ceilings_table(m)),
+        bench.roofline_chart(m)]))
     cfg = models.tiny_mistral()
     net = models.build(cfg).eval()
     x = models.example_input(cfg)
-    with bench.threads(1):
+    n_thr = int(m.meta.get('threads') or 1)            # time the ops on the thread count the roofs were measured with
+    with bench.threads(n_thr):
         prof = profiler.profile(net, x, hw=m)
     summ = prof.summary()
     out.append(('A Mistral-style model, op by op', [
         f"<p>hwnb's reference Mistral-architecture model (GQA, sliding window, RMSNorm, SwiGLU; {models.n_params(net):,} parameters), "
-        f"one forward pass over {x.shape[1]} tokens on 1 thread, against this machine's measured roofs: "
-        f"{summ['ops']} ops, {summ['n_unknown']} without a FLOP formula, {summ['time_s'] * 1e3:.2f} ms of op time.</p>",
-        _table(prof.by_module(depth=3, collapse=True).head(12)), prof.chart()]))
+        f"one forward pass over {x.shape[1]} tokens on {n_thr} thread{'s' if n_thr > 1 else ''}, the thread count of this machine's measured roofs it is judged against: "
+        f"{summ['ops']} ops, {summ['n_unknown']} without a FLOP formula, {html.escape(fmt_si(summ['time_s'], 's'))} of op time.</p>",
+        '<h3>By kind of work</h3>', _table(category_table(prof.ops)),
+        f"<h3>The {min(15, len(prof.ops))} slowest ops, and all the others</h3>", _table(top_ops(prof.ops, 15)), prof.chart()]))
     ft = llm_sweep.fit_table((model,), chips, formats)
     out.append((f'{model} on {len(chips)} chips', [
         "<p>Batch 1, 4,096-token prompt, 512 generated tokens; roofline times (hwnb.llm), fewest chips that hold the model.</p>",

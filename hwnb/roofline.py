@@ -14,7 +14,7 @@ from .hardware import Hardware, get
 
 # %% auto #0
 __all__ = ['ridge', 'attainable', 'bound', 'roofs', 'attainable_hier', 'time_bound', 'efficiency', 'place', 'chart', 'chart_data',
-           'spec', 'save']
+           'spec', 'static', 'save']
 
 # %% ../nbs/02_roofline.ipynb #2d4f527e
 def _intensity(x):
@@ -403,12 +403,32 @@ def spec(hw='h100-sxm', points=None, dtypes=None, levels=None, *, side_by_side:b
     plain['hws'] = [h.name for h in d['hws']]
     return _patch(copy.deepcopy(_SPEC_CACHE[key]), plain)
 
+# %% ../nbs/02_roofline.ipynb #af507383
+def _drop_clicks(o):
+    "Remove, in place, every '; '-separated clause that mentions clicking from the subtitles in vega-lite spec `o`."
+    if isinstance(o, dict):
+        t = o.get('title')
+        if isinstance(t, dict) and 'subtitle' in t:
+            subs = [t['subtitle']] if isinstance(t['subtitle'], str) else list(t['subtitle'])
+            subs = ['; '.join(p for p in x.split('; ') if 'click' not in p.lower()) for x in subs]
+            t['subtitle'] = [x for x in subs if x]
+        for v in o.values(): _drop_clicks(v)
+    elif isinstance(o, list):
+        for v in o: _drop_clicks(v)
+
+def static(c):
+    "Chart `c` for a still image (.png, .svg): no words about clicking, which a picture cannot do."
+    s = c.to_dict() if hasattr(c, 'to_dict') else c
+    _drop_clicks(s)
+    return type(c).from_dict(s) if hasattr(c, 'to_dict') else s
+
 # %% ../nbs/02_roofline.ipynb #c905cf9c
 def save(c, path, scale:float=2.0) -> Path:
-    "Write altair chart `c` to `path` (.html self-contained, .png, .svg or .json), atomically; return the path."
+    "Write altair chart `c` to `path` (.html self-contained, .png, .svg or .json), atomically; return the path. A .png or .svg is `static(c)`."
     path = Path(path)
     fmt = path.suffix.lower().lstrip('.')
     if fmt not in ('html', 'png', 'svg', 'json'): raise ValueError(f"cannot save a chart as {path.suffix!r}; use .html, .png, .svg or .json")
     kw = {'inline': True} if fmt == 'html' else {'scale_factor': scale} if fmt == 'png' else {}
+    if fmt in ('png', 'svg'): c = static(c)
     with atomic_path(path) as tmp: c.save(str(tmp), format=fmt, **kw)
     return path

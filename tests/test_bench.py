@@ -7,7 +7,7 @@ from dataclasses import replace
 from hwnb import bench as B, hardware as H
 from hwnb.detect import detect
 
-TINY = B.Plan(budget_s=1.0, repeats=2, min_sample_s=0.001, gemm_sizes=(256, 512), ws_min_bytes=64 * 2**10,
+TINY = B.Plan(budget_s=1.0, repeat=2, min_sample_s=0.001, gemm_sizes=(256, 512), ws_min_bytes=64 * 2**10,
               read_bytes_per_call=2**22, stream_min_bytes=2**20, dram_factor=2.0)
 
 
@@ -56,7 +56,7 @@ def test_measure_small_plan(measured):
     assert m.meta['threads'] == detect().physical_cores and m.meta['torch']
     t = m.table()
     assert {'gemm', 'read', 'dispatch'} <= set(t.kind)
-    assert (t.groupby(['kind', 'dtype', 'size']).size() >= TINY.repeats).all()    # repeated, never one sample
+    assert (t.groupby(['kind', 'dtype', 'size']).size() >= TINY.repeat).all()    # repeated, never one sample
     s = m.summary().set_index('ceiling')
     assert s.loc['dram bandwidth', 'best'] == m.mem_bw
     assert (s['min'] <= s['median']).all() and (s['median'] <= s['max']).all()
@@ -131,7 +131,7 @@ def test_unsupported_dtype_is_skipped(monkeypatch):
 def test_slow_dtype_is_reported_not_a_roof():
     ref = {n: 1e15 for n in TINY.gemm_sizes}         # pretend fp32 runs at 1 PFLOP/s: every other dtype looks slow
     rows, notes, slow = B.gemm_sweep('bf16', TINY, cap_s=1.0, ref=ref)
-    assert slow and 'slow' in notes[0] and len(rows) == TINY.repeats    # stopped after the first size
+    assert slow and 'slow' in notes[0] and len(rows) == TINY.repeat    # stopped after the first size
 
 
 def test_bad_input():

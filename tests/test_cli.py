@@ -196,7 +196,7 @@ def test_profile_hw_local(tmp_path):
     env = {**os.environ, 'HWNB_CACHE_DIR': str(tmp_path/'cache')}
     r = subprocess.run([HWNB, 'profile', 'hwnb.models:tiny_cnn', '--hw', 'local', '--top', '3'], capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 1 and r.stderr.startswith('hwnb: error: ') and 'hwnb bench' in r.stderr and 'Traceback' not in r.stderr
-    plan = bench.Plan(budget_s=0.5, repeats=2, min_sample_s=0.001, gemm_sizes=(128, 256), ws_min_bytes=64 * 2**10,
+    plan = bench.Plan(budget_s=0.5, repeat=2, min_sample_s=0.001, gemm_sizes=(128, 256), ws_min_bytes=64 * 2**10,
                       read_bytes_per_call=2**22, stream_min_bytes=2**20)
     m = bench.measure('quick', plan=plan, cache_dir=tmp_path/'cache', progress=False)
     r = subprocess.run([HWNB, 'profile', 'hwnb.models:tiny_cnn', '--hw', 'local', '--top', '3'], capture_output=True, text=True, env=env, timeout=300)

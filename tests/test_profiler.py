@@ -277,7 +277,7 @@ def test_registry_flops_is_the_registered_formula():
 from hwnb import bench as B
 from hypothesis import given, settings, strategies as st
 
-TINY_PLAN = B.Plan(budget_s=0.5, repeats=2, min_sample_s=0.001, gemm_sizes=(128, 256), ws_min_bytes=64 * 2**10,
+TINY_PLAN = B.Plan(budget_s=0.5, repeat=2, min_sample_s=0.001, gemm_sizes=(128, 256), ws_min_bytes=64 * 2**10,
                    read_bytes_per_call=2**22, stream_min_bytes=2**20, dram_factor=2.0)
 
 
