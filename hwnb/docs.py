@@ -12,7 +12,7 @@ from .core import write_atomic
 
 # %% auto #0
 __all__ = ['KERNEL_ENV', 'notebooks', 'skipped_cells', 'show_doc_safe', 'prepare', 'inline_charts', 'use_docs_renderer',
-           'vega_bundle', 'clean_outputs', 'execute', 'render', 'build', 'main']
+           'vega_bundle', 'clean_outputs', 'execute', 'render', 'api_index', 'build', 'main']
 
 # %% ../nbs/09_docs.ipynb #1c8187c5
 def notebooks(nbs='nbs') -> list:
@@ -296,6 +296,33 @@ def _nav(pages, current, titles) -> str:
 
 def _href(p) -> str: return (f'tutorials/{p.stem}.html' if p.parent.name == 'tutorials' else f'{p.stem}.html')
 def _relroot(p) -> str: return '../' if p.parent.name == 'tutorials' else ''
+
+# %% ../nbs/09_docs.ipynb #82f78035
+def _all_names(py:Path) -> list:
+    "The `__all__` list assigned at the top level of the module file `py`."
+    for n in ast.parse(py.read_text()).body:
+        if isinstance(n, ast.Assign) and any(getattr(t, 'id', None) == '__all__' for t in n.targets):
+            return list(ast.literal_eval(n.value))
+    return []
+
+def _default_exp(nb):
+    for c in nb.cells:
+        d = _directives(c.source) if c.cell_type == 'code' else {}
+        if 'default_exp' in d: return d['default_exp']
+
+def api_index(nbs='.'):
+    "Markdown listing the tutorials and every module's page with the names in its `__all__`, linked from the index page."
+    import nbformat
+    from IPython.display import Markdown
+    lib, tut, mods = Path(__file__).resolve().parent, [], []
+    for p in notebooks(nbs):
+        nb = nbformat.read(p, as_version=4)
+        if p.parent.name == 'tutorials': tut.append(f"- [{_title(nb, p.stem)}]({_href(p)})"); continue
+        mod = _default_exp(nb)
+        if mod is None or not (lib/f"{mod.replace('.', '/')}.py").exists(): continue
+        names = ', '.join(f'`{n}`' for n in _all_names(lib/f"{mod.replace('.', '/')}.py"))
+        mods.append(f"- [{_title(nb, p.stem)}]({_href(p)}), `hwnb.{mod}`: {names or 'no public names'}")
+    return Markdown('### Tutorials\n\n' + '\n'.join(tut) + '\n\n### Modules and their API\n\n' + '\n'.join(mods))
 
 # %% ../nbs/09_docs.ipynb #bfcf442c
 def _failure(p, e) -> str:
