@@ -186,6 +186,14 @@ def _clean_stderr(text:str) -> str:
         if not any(p.search(line) for p in _NOISE): out.append(line)
     return '\n'.join(out)
 
+_BAR = re.compile(r'\d+%\|')
+
+def _is_progress(o) -> bool:
+    "A progress bar as a notebook shows it: a widget whose text fallback is tqdm's bar (its state is not kept, so the page would print the fallback)."
+    data = o.get('data', {})
+    return o.get('output_type') == 'display_data' and (
+        'application/vnd.jupyter.widget-view+json' in data or set(data) == {'text/plain'}) and bool(_BAR.search(data.get('text/plain', '')))
+
 def _local_paths(root:Path) -> list:
     "(absolute path, replacement) pairs, longest first."
     pairs = [(str(Path(root).resolve()) + os.sep, ''), (str(Path(root).resolve()), '.'),
@@ -202,6 +210,7 @@ def clean_outputs(nb, root) -> int:
         keep = []
         for o in c.get('outputs', []):
             before = json.dumps(o, sort_keys=True)
+            if _is_progress(o): n += 1; continue
             if o.get('output_type') == 'stream':
                 text = fix(_clean_stderr(o.text) if o.get('name') == 'stderr' else o.text)
                 if o.get('name') == 'stderr' and not text.strip(): n += 1; continue
@@ -217,6 +226,7 @@ def clean_outputs(nb, root) -> int:
 # %% ../nbs/09_docs.ipynb #174680a8
 KERNEL_ENV = {'KINETO_LOG_LEVEL': '99',   # torch's profiler (kineto) otherwise prints USDT start/stop lines into every page that profiles
               'TQDM_DISABLE': '1',       # no progress bars in the pages
+              'HF_HUB_DISABLE_PROGRESS_BARS': '1',   # transformers' and huggingface_hub's own (tqdm-based) bars
               'IN_TEST': '1'}            # what nbdev-test sets while it runs a notebook
 
 def execute(nb, cwd, timeout:int=600):
@@ -314,7 +324,8 @@ def api_index(nbs='.'):
     "Markdown listing the tutorials and every module's page with the names in its `__all__`, linked from the index page."
     import nbformat
     from IPython.display import Markdown
-    lib, tut, mods = Path(__file__).resolve().parent, [], []
+    import hwnb
+    lib, tut, mods = Path(hwnb.__file__).resolve().parent, [], []
     for p in notebooks(nbs):
         nb = nbformat.read(p, as_version=4)
         if p.parent.name == 'tutorials': tut.append(f"- [{_title(nb, p.stem)}]({_href(p)})"); continue

@@ -99,11 +99,11 @@ def test_index_lists_every_module_api(site):
     "Every public module's `__all__` names appear in the index's API list, and every module listed exists (issue 14)."
     lib = ROOT/'hwnb'
     text = visible_text(site/'index.html')
-    listed = set(re.findall(r'\bhwnb\.(\w+):', text))
+    listed = set(re.findall(r'\bhwnb\.(\w+)\s*:', text))
     modules = {p.stem for p in lib.glob('*.py') if not p.stem.startswith('_') and _all_names(p)}
     assert listed == modules, f'missing from the index: {sorted(modules - listed)}; listed but no module: {sorted(listed - modules)}'
     for m in sorted(modules):
-        line = re.search(rf'hwnb\.{m}:([^\n]*)', text).group(1)
+        line = re.search(rf'hwnb\.{m}\s*:([^\n]*)', text).group(1)
         shown = set(re.findall(r'[A-Za-z_]\w*', line))
         missing = set(_all_names(lib/f'{m}.py')) - shown
         assert not missing, f'hwnb.{m}: {sorted(missing)} not in the index'
