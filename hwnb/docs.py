@@ -71,16 +71,34 @@ def _is_check(stmt) -> bool:
         return stmt.value.func.id.startswith('test_')
     return False
 
+def _check_lines(stmts, lines) -> set:
+    "Line numbers of the checks among `stmts`, nested ones included: a block with nothing but checks goes whole; a block a check-free statement needs keeps its checks."
+    drop = set()
+    for s in stmts:
+        span = set(range(s.lineno, s.end_lineno + 1))
+        if _is_check(s): drop |= span; continue
+        bodies = [b for b in (getattr(s, 'body', None), getattr(s, 'orelse', None), getattr(s, 'finalbody', None)) if isinstance(b, list) and b]
+        if not bodies or isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): continue
+        inner = [_check_lines(b, lines) for b in bodies]
+        if all(set().union(*(range(x.lineno, x.end_lineno + 1) for x in b)) <= d for b, d in zip(bodies, inner)): drop |= span; continue
+        for b, d in zip(bodies, inner):
+            whole = set().union(*(range(x.lineno, x.end_lineno + 1) for x in b))
+            if whole <= d:
+                if b is bodies[0]: continue                               # the block's own body cannot go empty
+                head = b[0].lineno - 1                                    # an `else:` (or `finally:`) with only checks goes whole
+                if lines[head - 1].strip() in ('else:', 'finally:'): drop |= whole | {head}
+            else: drop |= d
+    return drop
+
 def _display_source(src:str):
     "`src` without its check statements; `None` when only checks remain (or `src` itself when it cannot be parsed)."
     try: tree = ast.parse(src)
     except SyntaxError: return src
-    drop = set()
-    for s in tree.body:
-        if _is_check(s): drop.update(range(s.lineno, s.end_lineno + 1))
+    lines = src.splitlines()
+    drop = _check_lines(tree.body, lines)
     if not drop: return src
-    lines = [l for n, l in enumerate(src.splitlines(), 1) if n not in drop]
-    return '\n'.join(lines) if any(l.strip() and not l.strip().startswith('#') for l in lines) else None
+    kept = [l for n, l in enumerate(lines, 1) if n not in drop]
+    return '\n'.join(kept) if any(l.strip() and not l.strip().startswith('#') for l in kept) else None
 
 # %% ../nbs/09_docs.ipynb #bfbcb55a
 def _folded_source(src:str) -> str:
