@@ -11,8 +11,8 @@ from pathlib import Path
 from .core import write_atomic
 
 # %% auto #0
-__all__ = ['KERNEL_ENV', 'notebooks', 'show_doc_safe', 'prepare', 'inline_charts', 'use_docs_renderer', 'vega_bundle', 'execute',
-           'render', 'build']
+__all__ = ['KERNEL_ENV', 'notebooks', 'skipped_cells', 'show_doc_safe', 'prepare', 'inline_charts', 'use_docs_renderer',
+           'vega_bundle', 'clean_outputs', 'execute', 'render', 'api_index', 'build', 'main']
 
 # %% ../nbs/09_docs.ipynb #1c8187c5
 def notebooks(nbs='nbs') -> list:
@@ -47,6 +47,59 @@ def _public_names(src:str) -> list:
     except SyntaxError: return []
     return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith('_')]
 
+# %% ../nbs/09_docs.ipynb #102f0034
+def skipped_cells(path, flags=None) -> set:
+    "Ids of the code cells in notebook `path` that `nbdev-test --flags FLAGS` would not run."
+    import nbformat
+    from nbdev.config import get_config
+    from nbdev.test import nb_test_cells
+    path = Path(path)
+    tst = get_config(path.parent.resolve()).get('tst_flags', '') or ''
+    tst = tst.split() if isinstance(tst, str) else list(tst)
+    force = flags.split() if isinstance(flags, str) else list(flags or [])
+    run = {c.get('id') for c in nb_test_cells(path, tst, force)}
+    cells = nbformat.read(path, as_version=4).cells
+    if any(c.get('id') is None for c in cells): raise ValueError(f"{path.name}: a cell has no id; run nbdev-clean on it")
+    return {c.id for c in cells if c.cell_type == 'code' and c.id not in run}
+
+# %% ../nbs/09_docs.ipynb #69cab2fd
+def _is_check(stmt) -> bool:
+    "A top-level statement that only tests: `assert ...`, `test_*(...)`, or `from fastcore.test import ...`."
+    if isinstance(stmt, ast.Assert): return True
+    if isinstance(stmt, ast.ImportFrom): return stmt.module == 'fastcore.test'
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Name):
+        return stmt.value.func.id.startswith('test_')
+    return False
+
+def _check_lines(stmts, lines) -> set:
+    "Line numbers of the checks among `stmts`, nested ones included: a block with nothing but checks goes whole; a block a check-free statement needs keeps its checks."
+    drop = set()
+    for s in stmts:
+        span = set(range(s.lineno, s.end_lineno + 1))
+        if _is_check(s): drop |= span; continue
+        bodies = [b for b in (getattr(s, 'body', None), getattr(s, 'orelse', None), getattr(s, 'finalbody', None)) if isinstance(b, list) and b]
+        if not bodies or isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): continue
+        inner = [_check_lines(b, lines) for b in bodies]
+        if all(set().union(*(range(x.lineno, x.end_lineno + 1) for x in b)) <= d for b, d in zip(bodies, inner)): drop |= span; continue
+        for b, d in zip(bodies, inner):
+            whole = set().union(*(range(x.lineno, x.end_lineno + 1) for x in b))
+            if whole <= d:
+                if b is bodies[0]: continue                               # the block's own body cannot go empty
+                head = b[0].lineno - 1                                    # an `else:` (or `finally:`) with only checks goes whole
+                if lines[head - 1].strip() in ('else:', 'finally:'): drop |= whole | {head}
+            else: drop |= d
+    return drop
+
+def _display_source(src:str):
+    "`src` without its check statements; `None` when only checks remain (or `src` itself when it cannot be parsed)."
+    try: tree = ast.parse(src)
+    except SyntaxError: return src
+    lines = src.splitlines()
+    drop = _check_lines(tree.body, lines)
+    if not drop: return src
+    kept = [l for n, l in enumerate(lines, 1) if n not in drop]
+    return '\n'.join(kept) if any(l.strip() and not l.strip().startswith('#') for l in kept) else None
+
 # %% ../nbs/09_docs.ipynb #bfbcb55a
 def _folded_source(src:str) -> str:
     "Markdown holding `src`, highlighted, in a collapsed `<details>` block."
@@ -67,25 +120,32 @@ def show_doc_safe(f):
             return show_doc(f)
         finally: f.__annotations__ = saved
 
-def prepare(nb):
-    "A copy of notebook `nb` ready to execute and render: hidden cells dropped, export cells folded, `show_doc` cells added."
+def prepare(nb, skip=(), tutorial:bool=False):
+    "A copy of notebook `nb` ready to execute and render: hidden cells hidden, export cells folded, `show_doc` cells added, `skip` (cell ids) not run; in a `tutorial`, checks hidden."
     import nbformat
     nb = copy.deepcopy(nb)
     setup = ("from nbdev.showdoc import show_doc\nfrom hwnb.docs import use_docs_renderer, show_doc_safe\nuse_docs_renderer()")
     cells = [nbformat.v4.new_code_cell(setup, metadata={'hwnb': {'hide_input': True, 'hide_output': True}})]
     for c in nb.cells:
         if c.cell_type != 'code': cells.append(c); continue
+        if c.get('id') in skip: c.metadata.setdefault('tags', []).append('skip-execution')   # nbclient leaves it unrun
         d = _directives(c.source)
         if 'hide' in d or 'default_exp' in d:
             c.metadata['hwnb'] = {'hide_input': True, 'hide_output': True}; cells.append(c); continue
         c.source = _strip_directives(c.source)
+        if d.get('echo', '').lower() == 'false': c.metadata['hwnb'] = {'hide_input': True}
         if d.keys() & {'export', 'exports', 'exporti'}:
             c.metadata['hwnb'] = {'hide_input': True}
             cells += [c, nbformat.v4.new_markdown_cell(_folded_source(c.source))]
             if 'exporti' not in d:
                 cells += [nbformat.v4.new_code_cell(f"show_doc_safe({n})", metadata={'hwnb': {'hide_input': True}})
                           for n in _public_names(c.source)]
-        else: cells.append(c)
+            continue
+        if tutorial:
+            shown = _display_source(c.source)
+            if shown is None: c.metadata['hwnb'] = {'hide_input': True, 'hide_output': True}
+            elif shown != c.source: c.metadata['hwnb'] = {**c.metadata.get('hwnb', {}), 'display_source': shown}
+        cells.append(c)
     nb.cells = cells
     return nb
 
@@ -126,8 +186,66 @@ def vega_bundle() -> str:
     from altair.utils._importers import vl_version_for_vl_convert
     return vlc.javascript_bundle(vl_version=vl_version_for_vl_convert())
 
+# %% ../nbs/09_docs.ipynb #815fbf07
+_NOISE = [re.compile(p) for p in (
+    r'Failed to load .*\.so\b', r'Could not load this library', r'\bUSDT\b', r'IPKernelApp',
+    r'^[WIEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\]',     # glog-style lines from torch's C++ and python loggers
+    r'^(WARNING|INFO|DEBUG):(?!hwnb)[\w.]+:',                 # other packages' logging in the default format
+    r'\d+%\|', r'^\s*\r', r'\r')]                               # progress bars
+_WARNING = re.compile(r'^(?:[^\s:]*[/\\])?[^\s:/\\]+\.py:\d+: (\w+: .*)$')
+
+def _clean_stderr(text:str) -> str:
+    out, skip_src = [], False
+    for line in text.split('\n'):
+        if skip_src and line.startswith(' '): skip_src = False; continue   # the source line Python prints under a warning
+        skip_src = False
+        m = _WARNING.match(line)
+        if m: out.append(m.group(1)); skip_src = True; continue
+        if not any(p.search(line) for p in _NOISE): out.append(line)
+    return '\n'.join(out)
+
+_BAR = re.compile(r'\d+%\|')
+
+def _is_progress(o) -> bool:
+    "A progress bar as a notebook shows it: a widget whose text fallback is tqdm's bar (its state is not kept, so the page would print the fallback)."
+    data = o.get('data', {})
+    return o.get('output_type') == 'display_data' and (
+        'application/vnd.jupyter.widget-view+json' in data or set(data) == {'text/plain'}) and bool(_BAR.search(data.get('text/plain', '')))
+
+def _local_paths(root:Path) -> list:
+    "(absolute path, replacement) pairs, longest first."
+    pairs = [(str(Path(root).resolve()) + os.sep, ''), (str(Path(root).resolve()), '.'),
+             (str(Path(tempfile.gettempdir()).resolve()), '$TMPDIR'), (str(Path.home()), '~')]
+    return sorted({p: r for p, r in pairs if len(p) > 1}.items(), key=lambda pr: -len(pr[0]))
+
+def clean_outputs(nb, root) -> int:
+    "Drop stderr noise and replace absolute local paths (under `root`, the temp dir, home) in `nb`'s outputs, in place; return how many outputs changed."
+    paths, n = _local_paths(root), 0
+    def fix(s):
+        for p, r in paths: s = s.replace(p, r)
+        return s
+    for c in nb.cells:
+        keep = []
+        for o in c.get('outputs', []):
+            before = json.dumps(o, sort_keys=True)
+            if _is_progress(o): n += 1; continue
+            if o.get('output_type') == 'stream':
+                text = fix(_clean_stderr(o.text) if o.get('name') == 'stderr' else o.text)
+                if o.get('name') == 'stderr' and not text.strip(): n += 1; continue
+                o['text'] = text
+            elif o.get('output_type') == 'error': o['traceback'] = [fix(t) for t in o.get('traceback', [])]
+            for k, v in list(o.get('data', {}).items()):
+                if isinstance(v, str) and k.startswith('text/'): o['data'][k] = fix(v)
+            n += json.dumps(o, sort_keys=True) != before
+            keep.append(o)
+        if 'outputs' in c: c['outputs'] = keep
+    return n
+
 # %% ../nbs/09_docs.ipynb #174680a8
-KERNEL_ENV = {'KINETO_LOG_LEVEL': '99'}   # torch's profiler (kineto) otherwise prints USDT start/stop lines into every page that profiles
+KERNEL_ENV = {'KINETO_LOG_LEVEL': '99',   # torch's profiler (kineto) otherwise prints USDT start/stop lines into every page that profiles
+              'TQDM_DISABLE': '1',       # no progress bars in the pages
+              'HF_HUB_DISABLE_PROGRESS_BARS': '1',   # transformers' and huggingface_hub's own (tqdm-based) bars
+              'IN_TEST': '1'}            # what nbdev-test sets while it runs a notebook
 
 def execute(nb, cwd, timeout:int=600):
     "Run `nb` in a fresh python3 kernel with working directory `cwd` (and `KERNEL_ENV` unless already set); return it with outputs."
@@ -178,6 +296,7 @@ def render(nb, nav_html:str, title:str, bundle:str) -> str:
         h = c.metadata.get('hwnb', {})
         if h.get('hide_input'): c.metadata.setdefault('jupyter', {})['source_hidden'] = True; c.metadata['transient'] = {'remove_source': True}
         if h.get('hide_output'): c.outputs = []
+        if 'display_source' in h: c.source = h['display_source']
     body, _ = HTMLExporter(template_name='lab', exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(nb)
     body = re.sub(r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>', '', body)
     body = re.sub(r'<link[^>]*\shref="https?://[^"]*"[^>]*>', '', body)
@@ -206,10 +325,43 @@ def _nav(pages, current, titles) -> str:
 def _href(p) -> str: return (f'tutorials/{p.stem}.html' if p.parent.name == 'tutorials' else f'{p.stem}.html')
 def _relroot(p) -> str: return '../' if p.parent.name == 'tutorials' else ''
 
-# %% ../nbs/09_docs.ipynb #bfcf442c
-def build(nbs='nbs', dest='_docs', only=None, execute_nbs:bool=True, timeout:int=600, progress:bool=True) -> list:
-    "Render the notebooks under `nbs` (optionally `only` those stems), executed, into an offline site at `dest`."
+# %% ../nbs/09_docs.ipynb #82f78035
+def _all_names(py:Path) -> list:
+    "The `__all__` list assigned at the top level of the module file `py`."
+    for n in ast.parse(py.read_text()).body:
+        if isinstance(n, ast.Assign) and any(getattr(t, 'id', None) == '__all__' for t in n.targets):
+            return list(ast.literal_eval(n.value))
+    return []
+
+def _default_exp(nb):
+    for c in nb.cells:
+        d = _directives(c.source) if c.cell_type == 'code' else {}
+        if 'default_exp' in d: return d['default_exp']
+
+def api_index(nbs='.'):
+    "Markdown listing the tutorials and every module's page with the names in its `__all__`, linked from the index page."
     import nbformat
+    from IPython.display import Markdown
+    import hwnb
+    lib, tut, mods = Path(hwnb.__file__).resolve().parent, [], []
+    for p in notebooks(nbs):
+        nb = nbformat.read(p, as_version=4)
+        if p.parent.name == 'tutorials': tut.append(f"- [{_title(nb, p.stem)}]({_href(p)})"); continue
+        mod = _default_exp(nb)
+        if mod is None or not (lib/f"{mod.replace('.', '/')}.py").exists(): continue
+        names = ', '.join(f'`{n}`' for n in _all_names(lib/f"{mod.replace('.', '/')}.py"))
+        mods.append(f"- [{_title(nb, p.stem)}]({_href(p)}), `hwnb.{mod}`: {names or 'no public names'}")
+    return Markdown('### Tutorials\n\n' + '\n'.join(tut) + '\n\n### Modules and their API\n\n' + '\n'.join(mods))
+
+# %% ../nbs/09_docs.ipynb #bfcf442c
+def _failure(p, e) -> str:
+    "One failed notebook: its name, then nbclient's account (the cell's source and its traceback), trimmed from the front."
+    msg = re.sub(r'\x1b\[[0-9;]*m', '', str(e))        # tracebacks come with terminal colours
+    return f"{p.name}: {type(e).__name__}: {msg[-4000:]}"
+
+def build(nbs='nbs', dest='_docs', only=None, execute_nbs:bool=True, timeout:int=600, progress:bool=True, flags=None, timing:bool=False) -> list:
+    "Render the notebooks under `nbs` (optionally `only` those stems), executed as `nbdev-test --flags FLAGS` would, into an offline site at `dest`."
+    import nbformat, time
     from tqdm.auto import tqdm
     nbs, dest = Path(nbs).resolve(), Path(dest)
     pages = notebooks(nbs)
@@ -218,16 +370,43 @@ def build(nbs='nbs', dest='_docs', only=None, execute_nbs:bool=True, timeout:int
         if unknown: raise ValueError(f"no notebooks named {sorted(unknown)}; have: {', '.join(p.stem for p in pages)}")
     todo = [p for p in pages if not only or p.stem in only]
     titles = {p: _title(nbformat.read(p, as_version=4), p.stem) for p in pages}
-    bundle, written, failed = vega_bundle(), [], []
+    bundle, written, failed, times = vega_bundle(), [], [], {}
     for p in tqdm(todo, desc='docs', disable=not progress):
+        t0 = time.monotonic()
         try:
-            nb = prepare(nbformat.read(p, as_version=4))
-            if execute_nbs: execute(nb, p.parent, timeout)
+            raw = nbformat.read(p, as_version=4)
+            skip = skipped_cells(p, flags) if execute_nbs else ()
+            nb = prepare(raw, skip=skip, tutorial=p.parent.name == 'tutorials')
+            runs = any(c.cell_type == 'code' and c.get('id') not in skip for c in raw.cells)   # skip_exec: no cell runs
+            if execute_nbs and runs: execute(nb, p.parent, timeout)
             inline_charts(nb)
+            clean_outputs(nb, nbs.parent)
             out = dest/_href(p)
             write_atomic(out, render(nb, _nav(pages, p, titles), titles[p], bundle))
             written.append(out)
         except Exception as e:   # one bad notebook must not stop the others; all failures are raised below
-            failed.append(f"{p.name}: {type(e).__name__}: {str(e)[-2000:]}")
-    if failed: raise RuntimeError(f"{len(failed)} of {len(todo)} notebooks failed to render:\n" + "\n".join(failed))
+            failed.append(_failure(p, e))
+        times[p.name] = time.monotonic() - t0
+    if timing:
+        for name, t in sorted(times.items(), key=lambda kv: -kv[1]): print(f"{name}: {int(t)} secs")
+    if failed: raise RuntimeError(f"{len(failed)} of {len(todo)} notebooks failed:\n" + "\n\n".join(failed))
     return written
+
+# %% ../nbs/09_docs.ipynb #335d4b23
+def main(argv=None) -> int:
+    "`python -m hwnb.docs [-o DIR] [--only NAME ...] [--flags FLAGS] [--timing]`: build the site; exit 1, naming each failed notebook and cell, if any fails."
+    import argparse, sys
+    ap = argparse.ArgumentParser(prog='python -m hwnb.docs', description=main.__doc__)
+    ap.add_argument('--nbs', default='nbs', help='the notebooks folder (default: nbs)')
+    ap.add_argument('-o', '--output', default='_docs', help='where the site goes (default: _docs)')
+    ap.add_argument('--only', nargs='*', help='notebook names to build (default: all)')
+    ap.add_argument('--flags', default='', help="space-separated test flags to run, as nbdev-test's --flags (e.g. 'slow')")
+    ap.add_argument('--timing', action='store_true', help='print each notebook\'s seconds, slowest first')
+    a = ap.parse_args(argv)
+    try: pages = build(a.nbs, a.output, only=a.only, flags=a.flags, timing=a.timing, progress=False)
+    except (ValueError, RuntimeError) as e:
+        print(f"hwnb docs: {e}", file=sys.stderr); return 1
+    print(f"wrote {len(pages)} pages to {a.output}")
+    return 0
+
+if __name__ == '__main__' and '__file__' in globals(): raise SystemExit(main())   # `python -m hwnb.docs`, not a notebook kernel
