@@ -64,6 +64,7 @@ IMPOSSIBLE_BAND = 0.25   # a ceiling above its datasheet figure by more than thi
                          # hwnb's choice: timer noise is a few percent, so 25% over the datasheet is a wrong datasheet or a broken timer
 CLOCK_SKEW_S = 300       # a cached measurement dated more than this many seconds in the future is corrupt (hwnb's allowance for clock steps)
 
+# %% ../nbs/01b_bench.ipynb #bb640082
 def plan_for(mode:str, budget_s:float|None=None) -> Plan:
     "The `Plan` of `mode`, its budget capped by `budget_s` (default: the `time_budget_s` setting)."
     p = PLANS[check_name(mode, PLANS, 'bench mode')]
@@ -493,6 +494,7 @@ def load(fingerprint:str, cache_dir=None, max_age_days:float=30, mode:str='quick
     if why: warnings.warn(f"cached measurement {p} is stale ({why}); measuring again"); return None
     return m
 
+# %% ../nbs/01b_bench.ipynb #2d92e64f
 def cached(device:str|None=None, cache_dir=None, max_age_days:float=30) -> Measured|None:
     "This machine's cached measurement (of `device`, default: the GPU if torch sees one, else the CPU), or None; never measures."
     dev = _device(device)
@@ -596,6 +598,7 @@ def _renamed_threads(old:dict, where:str, threads, repeat) -> tuple:
     new = renamed(old, {'n_threads': 'threads', 'reps': 'repeat'}, where)
     return new.get('threads', threads), new.get('repeat', repeat)
 
+# %% ../nbs/01b_bench.ipynb #eec156ad
 def stream_triad_c(array_bytes:int, threads:int|None=None, repeat:int=10, **old) -> tuple:
     "Best B/s of a C OpenMP triad over arrays of `array_bytes` each, and how it ran; (None, why) without gcc or OpenMP."
     import shutil, subprocess
@@ -630,6 +633,7 @@ def gemm_reference(threads:int|None=None, sizes=(2048, 3072, 4096), repeat:int=5
             res[name] = best
     return res
 
+# %% ../nbs/01b_bench.ipynb #0d06754d
 def against_references(m:Measured, quick:bool=False) -> 'pd.DataFrame':
     "hwnb's DRAM triad and GEMM peaks beside the C triad and torch/numpy GEMMs, measured now on this machine."
     import pandas as pd

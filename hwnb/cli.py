@@ -64,6 +64,7 @@ def _roofline(a):
     print(f"wrote roofline of {', '.join(hws)} to {out}")
     return 0
 
+# %% ../nbs/08_cli.ipynb #3ab8911c
 def _warned(fn, *args, **kw):
     "Call `fn`, printing its warnings as one `hwnb: warning:` line each (not Python's file:line form)."
     import warnings
@@ -91,6 +92,7 @@ def _bench(a):
         print(f"wrote the measured roofline to {out}")
     return 0
 
+# %% ../nbs/08_cli.ipynb #a0ec0142
 def _plan(a):
     from hwnb import llm
     from hwnb.config import setting
@@ -127,6 +129,7 @@ def _load_factory(spec:str):
         return out[0], tuple(args), (out[2] if len(out) == 3 else {})
     raise ValueError(f"{spec} returned {type(out).__name__}; return an hwnb.models config or (model, args[, kwargs])")
 
+# %% ../nbs/08_cli.ipynb #287ed3cf
 def _profile(a):
     from hwnb import profiler
     model, args, kwargs = _load_factory(a.spec)
@@ -156,7 +159,7 @@ def _docs(a):
     if missing: raise ValueError(f"hwnb docs needs the docs extra: pip install 'hwnb[docs]' (missing: {', '.join(missing)})")
     from hwnb.docs import build
     if Path(a.output).exists() and not Path(a.output).is_dir(): raise ValueError(f"-o {a.output} is a file; hwnb docs writes a folder")
-    pages = build(a.nbs, a.output, only=a.only)
+    pages = build(a.nbs, a.output, only=a.only, flags=a.flags or None, timing=a.timing)
     print(f"wrote {len(pages)} pages to {Path(a.output).resolve()}; open {Path(a.output).resolve()/'index.html'}")
     return 0
 
@@ -295,9 +298,12 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser('docs', help='render the notebooks, executed, into an offline HTML site')
     d.add_argument('--nbs', default='nbs', help='the notebooks folder (default: nbs)'); d.add_argument('-o', '--output', default='_docs', help='the site folder (default: _docs)')
     d.add_argument('--only', nargs='*', help='notebook names to render (default: all)')
+    d.add_argument('--flags', default='slow', help="cell flags to execute, as nbdev-test's --flags (default: slow; '' skips flagged cells)")
+    d.add_argument('--timing', action='store_true', help='print how long each notebook took')
     d.set_defaults(func=_docs)
     return p
 
+# %% ../nbs/08_cli.ipynb #16a21954
 _EXTRAS = {'torch': 'torch', 'onnx': 'onnx', 'onnxruntime': 'onnx', 'onnxscript': 'onnx', 'torchao': 'lab', 'ray': 'fleet',
            'nbconvert': 'docs', 'nbclient': 'docs', 'ipykernel': 'docs', 'nbdev': 'docs', 'ipywidgets': 'widgets', 'anywidget': 'widgets',
            'tensorboard': 'tb', 'transformers': 'hf', 'sklearn': 'models', 'playwright': 'browser'}
@@ -330,4 +336,3 @@ def main(argv=None) -> int:
         if debug: raise
         print(_one_line(e), file=sys.stderr)
         return 1
-

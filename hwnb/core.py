@@ -325,6 +325,7 @@ def _prctl():
     try: return ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError): return None
 
+# %% ../nbs/00_core.ipynb #44d70ad1
 class Forked:
     "`fn(*args)` running in a forked child from the moment this is made. `.get()` returns its result; `.close()` stops it. The child dies with its parent."
     def __init__(self, fn, *args):

@@ -120,6 +120,7 @@ def show_doc_safe(f):
             return show_doc(f)
         finally: f.__annotations__ = saved
 
+# %% ../nbs/09_docs.ipynb #36638302
 def prepare(nb, skip=(), tutorial:bool=False):
     "A copy of notebook `nb` ready to execute and render: hidden cells hidden, export cells folded, `show_doc` cells added, `skip` (cell ids) not run; in a `tutorial`, checks hidden."
     import nbformat
@@ -218,6 +219,7 @@ def _local_paths(root:Path) -> list:
              (str(Path(tempfile.gettempdir()).resolve()), '$TMPDIR'), (str(Path.home()), '~')]
     return sorted({p: r for p, r in pairs if len(p) > 1}.items(), key=lambda pr: -len(pr[0]))
 
+# %% ../nbs/09_docs.ipynb #e73930ae
 def clean_outputs(nb, root) -> int:
     "Drop stderr noise and replace absolute local paths (under `root`, the temp dir, home) in `nb`'s outputs, in place; return how many outputs changed."
     paths, n = _local_paths(root), 0
@@ -280,6 +282,7 @@ def _title(nb, fallback):
             if m: return m.group(1).strip()
     return fallback
 
+# %% ../nbs/09_docs.ipynb #11d3f491
 def _fix_showdoc_md(nb):
     "Drop Quarto-only syntax from show_doc's markdown (the `{target=...}` source links)."
     for c in nb.cells:

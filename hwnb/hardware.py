@@ -90,6 +90,7 @@ class Link:
 KINDS = ('gpu', 'cpu', 'tpu', 'npu', 'soc', 'edge')
 _NAME_RE = re.compile(r'^[a-z0-9]+(-[a-z0-9]+)*$')
 
+# %% ../nbs/01_hardware.ipynb #fec5fbd9
 @dataclass(frozen=True)
 class Hardware:
     "A chip: dense peak FLOP/s per dtype, memory levels, interconnects and TDP, every figure sourced."

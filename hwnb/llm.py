@@ -383,6 +383,7 @@ def _capacity(h:Hardware) -> float:
 
 TPOT_SAMPLES = 8   # cache lengths over the generation at which the decode step is averaged into tpot_s
 
+# %% ../nbs/05b_llm.ipynb #2f34ec9c
 def evaluate(m:ModelConfig, hws, weight_formats, kv_dtypes, H, F, K, B, P, G,
              deployment:Deployment=Deployment(), formats:Formats=Formats(), efficiency:Efficiency=Efficiency()) -> dict:
     "Every quantity of the deployment model at many points at once (see above): a dict of arrays, one entry per point."

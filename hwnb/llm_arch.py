@@ -88,6 +88,7 @@ MLP_TYPES = ('dense', 'moe', 'none')
 
 _OLD_FIELDS = dict(dim='hidden', hidden_dim='intermediate', vocab_size='vocab', max_seq_len='max_positions', top_k='experts_per_token')
 
+# %% ../nbs/05_llm_arch.ipynb #9af86c6e
 @dataclass(frozen=True)
 class ModelConfig:
     "A decoder-only LLM: sizes, attention (GQA/MQA/MLA, windows), MLP or MoE, state-space layers. Sizes are counts (not bytes)."

@@ -62,6 +62,7 @@ class CachedAttention(nn.Module):
             y = F.scaled_dot_product_attention(Q, Kc, Vc, attn_mask=mask, is_causal=mask is None)
         return a.wo(y.transpose(1, 2).reshape(b, q, c.n_heads * c.head_dim))
 
+# %% ../nbs/05d_llm_calibrate.ipynb #16c78880
 class KVCacheDecoder(nn.Module):
     "Prefill and decode of an `hwnb.models.Transformer` with a KV cache of `max_len` tokens for `batch` sequences; logits of the last token."
     def __init__(self, model:tm.Transformer, batch:int=1, max_len:int|None=None):
@@ -148,6 +149,7 @@ def _steps(model, batch, prompt_len, seed):
 
 CLOCKS = ('cpu', 'wall')
 
+# %% ../nbs/05d_llm_calibrate.ipynb #adb2310c
 def time_steps(model:tm.Transformer, batch:int=1, prompt_len:int=128, warmup:int=1, repeat:int=7, threads:int=1,
                clock:str='cpu', seed:int=0, **old) -> pd.DataFrame:
     "Seconds of `model`'s prefill and decode step: one row per phase, `time_s` (median of `repeat`), `min_s` and `wall_median_s`."
@@ -286,6 +288,7 @@ def evaluate(model, hw, shapes, cal:StepCalibration, repeat:int=7, threads:int=1
     df.attrs = dict(load_avg=os.getloadavg(), threads=threads, clock=clock, dtype=cal.dtype)
     return df
 
+# %% ../nbs/05d_llm_calibrate.ipynb #3a54591c
 def chart(cmp:pd.DataFrame, title:str=''):
     "Altair dot plot of `compare`'s table: time per op (log scale), measured beside each prediction, one panel per phase."
     import altair as alt

@@ -290,6 +290,7 @@ def _moe_family(mt, c, k, notes):
 _NEMOTRON_H = dict(mamba_num_heads=128, mamba_head_dim=64, ssm_state_size=128, n_groups=8, conv_kernel=4)   # configuration_nemotron_h.py defaults
 _GDN_CONV_KERNEL = 4   # configuration_qwen3_5.py: linear_conv_kernel_dim=4
 
+# %% ../nbs/05_llm_config.ipynb #05e3836a
 def _mla_ssm_family(mt, c, k, notes):
     "MLA sizes (DeepSeek-V2/V3, GLM-5, Kimi), the sparse-attention indexer, Mamba-2 and gated-delta-net sizes."
     if c.has('kv_lora_rank'):
@@ -381,6 +382,8 @@ def _unwrap(d:dict, where:str, notes:list) -> dict:
 
 # %% ../nbs/05_llm_config.ipynb #00615c30
 _MLP_ACTS = ('silu', 'gelu', 'gelu_pytorch_tanh', 'gelu_new', 'gelu_fast', 'relu', 'relu2', 'swish')   # activations hwnb knows by name
+
+# %% ../nbs/05_llm_config.ipynb #b5723db9
 def from_hf_config(src, name:str|None=None, source:str|None=None) -> ModelConfig:
     "A `ModelConfig` from a Hugging Face config (`config.json` path, model folder, dict, or `PretrainedConfig`), read offline."
     d, where = _read_config(src)

@@ -98,6 +98,7 @@ def _row_problem(row:dict, name:str|None) -> str|None:
     if m is not None and not (num(m) and not math.isinf(m)): return f"has metric {m!r} (must be a finite number)"
     return None
 
+# %% ../nbs/06b_optimize.ipynb #f1747501
 def read_cached(path:Path, key:str, name:str|None=None) -> dict|None:
     """The cached row at `path` if it is valid for `key` (and variant `name`, when given), else None, with a warning when the file
     exists but is bad: unreadable, another layout, a value out of range, or another variant's row."""
@@ -192,6 +193,7 @@ def table(rows:list, gate:Gate) -> pd.DataFrame:
 # %% ../nbs/06b_optimize.ipynb #a072abed
 _DERIVED = ('speedup', 'size_ratio', 'metric_delta', 'passed', 'reason', 'pareto')   # what `table` computes from the raw rows
 
+# %% ../nbs/06b_optimize.ipynb #c5371574
 class Results:
     "A sweep's results: `.df` (one row per variant), `.chart()`, `.diff(name)` (op-level profile diff vs the baseline)."
     def __init__(self, df:pd.DataFrame, gate:Gate, model=None, args=None, variants=None, threads:int|None=None):
@@ -337,6 +339,7 @@ def _end_children(psutil, before:set, timeout_s:float=10):
     for p in psutil.wait_procs(new, timeout=timeout_s)[1]:
         with contextlib.suppress(psutil.Error): p.kill()
 
+# %% ../nbs/06b_optimize.ipynb #ce516a79
 def _start_local(ray, num_cpus:int|None):
     "A local Ray instance bound to 127.0.0.1, without a dashboard, whose node declares `node_resources()`."
     import psutil                                # a dependency of ray
@@ -350,7 +353,6 @@ def _start_local(ray, num_cpus:int|None):
                 _end_children(psutil, before)    # what the failed start left running (its GCS, its agents)
                 if 'timed out during startup' not in str(e) or attempt + 1 == RAY_START_TRIES:
                     raise ValueError(f"could not start a local Ray instance ({type(e).__name__}: {str(e).splitlines()[0]})") from None
-
 
 # %% ../nbs/06b_optimize.ipynb #329ddf25
 @contextlib.contextmanager
@@ -452,6 +454,7 @@ def _lost(ray, pending:dict) -> list:
     alive = [n['Resources'] for n in ray.nodes() if n.get('Alive')]
     return [r for r, (hw, _) in pending.items() if not any(n.get(SLOT_RESOURCE) and (not hw or n.get(HW_RESOURCE + hw)) for n in alive)]
 
+# %% ../nbs/06b_optimize.ipynb #85d65b64
 def _sweep_ray(ray, payload, base:Variant, vs:list, keys, kw:dict, threads, hws:list, resources:dict, refresh:bool, progress:bool) -> dict:
     "{(hw, variant name): row}: every group's baseline, then its variants on the baseline's node, as Ray tasks; the driver caches the rows."
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy

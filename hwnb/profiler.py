@@ -70,6 +70,7 @@ def _meta_sdpa(args, kwargs):
     if q.device.type != 'meta' or q.dim() != 4 or a.get('dropout_p') or q.shape[1] != k.shape[1]: return None
     return _aten._scaled_dot_product_flash_attention_for_cpu(q, k, v, 0.0, a['is_causal'], attn_mask=a['attn_mask'], scale=a['scale'])[0]
 
+# %% ../nbs/03_profiler.ipynb #9cc9b084
 class _FunctionCounter(TorchFunctionMode):
     "Makes `F.scaled_dot_product_attention` one row, priced by torch's attention formula, on every device."
     def __init__(self, c): super().__init__(); self.c = c
@@ -275,6 +276,7 @@ def _device(model, args, kwargs) -> torch.device:
     for b in model.buffers(): return b.device
     return torch.device('cpu')
 
+# %% ../nbs/03_profiler.ipynb #27b75529
 def profile(model, *args, hw=None, warmup:int=2, repeat:int=5, causal:str='full', keep_trace:bool=True, **kwargs) -> Profile:
     "Count `model(*args, **kwargs)`, time it `repeat` times under `torch.profiler` after `warmup` runs, and place every op on `hw`'s roofline."
     if repeat < 1 or warmup < 0: raise ValueError(f"need repeat >= 1 and warmup >= 0, got repeat={repeat}, warmup={warmup}")

@@ -97,6 +97,7 @@ def sections(mode:str='quick', model:str='mistral-7b', chips=REPORT_CHIPS, forma
         _table(ft), llm_sweep.fit_chart(ft)]))
     return out
 
+# %% ../nbs/07b_report.ipynb #9c07f5d6
 def build(path='hwnb-report.html', mode:str='quick', progress:bool=True, **kw) -> Path:
     "Compute the report and write it, self-contained, to `path` (atomically); return the path."
     from hwnb.docs import vega_bundle

@@ -186,6 +186,7 @@ def _records(df):
         out.append(d)
     return out
 
+# %% ../nbs/02_roofline.ipynb #9d583234
 def _roof_lines(hws, dtypes, levels, lo, hi):
     "Polylines (3 vertices each) of every (chip, dtype, level) roof; also the ridge points and labels. Returns (lines, notes)."
     rows, notes = [], []
@@ -329,6 +330,7 @@ def _chart_data(hw, points, dtypes, levels, side_by_side, color_by, max_points, 
 
 def _subtitle(d): return d['notes'] or ['SI units; dense peaks; click a legend entry to highlight']
 
+# %% ../nbs/02_roofline.ipynb #6b5fb60d
 def _build(d, width, height, pick):
     import altair as alt
     if d['side_by_side']:

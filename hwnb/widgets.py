@@ -223,6 +223,7 @@ def _own_hw(x):
     if isinstance(h, dict): h = next((v for v in h.values() if v is not None), None)
     return h if h is not None else setting('hardware')
 
+# %% ../nbs/07_widgets.ipynb #aa892e53
 class ProfileExplorer(_Explorer):
     "An op table on the roofline, filtered, grouped and ranked; chart and table selections are linked."
     def __init__(self, ops, hw=None, k:int=15):
