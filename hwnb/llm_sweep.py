@@ -61,7 +61,7 @@ def sweep(model, hw=None, batch=(1,), prompt_len=(1024,), weight_format=('bf16',
 # %% ../nbs/05c_llm_sweep.ipynb #5d64d432
 def fit_table(models=('mistral-7b', 'mixtral-8x7b'), hw=('h100-sxm', 'h200', 'mi300x', 'l4'), weight_format=('bf16', 'fp8', 'int4-g128'),
               batch:int=1, prompt_len:int=4096, gen_len:int=512, fp8_compute:bool=True, **kw) -> 'pd.DataFrame':
-    "Per model × chip × weight format: weights, fit on one chip, fewest chips, and TTFT / TPOT / tokens/s on that many."
+    "Per model × chip × weight format: weights, fit on one chip, fewest chips, and TTFT / TPOT / tokens/s, energy (kWh per million tokens) and cost (per million tokens; NaN without `price_per_chip_hour`) on that many."
     import pandas as pd
     hw, weight_format = _plural(kw, fit_table, hw=hw, weight_format=weight_format)
     rows, kw0 = [], dict(kw)
@@ -77,7 +77,9 @@ def fit_table(models=('mistral-7b', 'mixtral-8x7b'), hw=('h100-sxm', 'h200', 'mi
                 r = r1 if r1.fits or n is None else analyze(mname, h, batch=batch, prompt_len=prompt_len, gen_len=gen_len, weight_format=f, tp=tp, pp=pp, **kw)
                 rows.append(dict(model=mname, hw=h, weight_format=f, act_dtype=r.act_dtype, weight_gb=r1.weight_bytes / 1e9, fits_one_chip=r1.fits,
                                  min_chips=n, tp=r.tp, pp=r.pp, chips_used=r.chips, ttft_ms=ms(r.ttft_s), tpot_ms=ms(r.tpot_s),
-                                 tokens_per_s=np.nan if r.tokens_per_s is None else r.tokens_per_s, max_batch_per_deployment=r.max_batch))
+                                 tokens_per_s=np.nan if r.tokens_per_s is None else r.tokens_per_s, max_batch_per_deployment=r.max_batch,
+                                 energy_kwh_per_mtok=np.nan if r.energy_kwh_per_mtok is None else r.energy_kwh_per_mtok,
+                                 cost_per_mtok=np.nan if r.cost_per_mtok is None else r.cost_per_mtok))
     return pd.DataFrame(rows)
 
 # %% ../nbs/05c_llm_sweep.ipynb #0b0f96a3

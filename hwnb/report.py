@@ -12,7 +12,7 @@ from pathlib import Path
 from .core import fmt_si, write_atomic
 
 # %% auto #0
-__all__ = ['REPORT_CHIPS', 'REPORT_FORMATS', 'top_ops', 'category_table', 'ceilings_table', 'sections', 'build']
+__all__ = ['REPORT_CHIPS', 'REPORT_FORMATS', 'top_ops', 'category_table', 'ceilings_table', 'plan_table', 'sections', 'build']
 
 # %% ../nbs/07b_report.ipynb #8659a9ba
 REPORT_CHIPS = ('h100-sxm', 'h200', 'mi300x', 'l4')        # chips the LLM plan compares
@@ -64,6 +64,23 @@ def ceilings_table(m) -> 'pd.DataFrame':
     out['% of datasheet'] = [why if f != f else _pct(f) for f in s['fraction_of_datasheet']]
     return out.assign(note=s['note'])
 
+# %% ../nbs/07b_report.ipynb #97052719
+def _num(x, unit:str='', why:str='') -> str:
+    return why if x is None or x != x else fmt_si(x, unit) if unit else f'{x:.3g}'
+
+def plan_table(ft) -> 'pd.DataFrame':
+    """`llm_sweep.fit_table` as the report shows it: one row per chip and format, times in SI units, energy in kWh per million
+    tokens, cost per million tokens; '—' with the reason where a figure cannot be given."""
+    import pandas as pd
+    nofit = '— (does not fit)'
+    rows = [{'chip': r.hw, 'weights': f"{r.weight_format}, {fmt_si(r.weight_gb * 1e9, 'B')}",
+             'chips': f'{r.chips_used} (tp {r.tp}, pp {r.pp})' if r.min_chips == r.min_chips and r.min_chips is not None else '— (none holds it)',
+             'TTFT': _num(r.ttft_ms / 1e3, 's', nofit), 'TPOT': _num(r.tpot_ms / 1e3, 's', nofit), 'tokens/s': _num(r.tokens_per_s, why=nofit),
+             'kWh / M tokens': _num(r.energy_kwh_per_mtok, why=nofit if r.tpot_ms != r.tpot_ms else '— (no TDP for this chip)'),
+             'cost / M tokens': _num(r.cost_per_mtok, why=nofit if r.tpot_ms != r.tpot_ms else '— (no price per chip-hour given)')}
+            for r in ft.itertuples()]
+    return pd.DataFrame(rows)
+
 # %% ../nbs/07b_report.ipynb #becdb1ec
 def sections(mode:str='quick', model:str='mistral-7b', chips=REPORT_CHIPS, formats=REPORT_FORMATS, progress:bool=True) -> list:
     "The report's sections as (title, [html parts]), computed now: measure, profile, plan."
@@ -93,8 +110,8 @@ def sections(mode:str='quick', model:str='mistral-7b', chips=REPORT_CHIPS, forma
         f"<h3>The {min(15, len(prof.ops))} slowest ops, and all the others</h3>", _table(top_ops(prof.ops, 15)), prof.chart()]))
     ft = llm_sweep.fit_table((model,), chips, formats)
     out.append((f'{model} on {len(chips)} chips', [
-        "<p>Batch 1, 4,096-token prompt, 512 generated tokens; roofline times (hwnb.llm), fewest chips that hold the model.</p>",
-        _table(ft), llm_sweep.fit_chart(ft)]))
+        "<p>Batch 1, 4,096-token prompt, 512 generated tokens; the calibrated model of hwnb.llm on the fewest chips that hold the model; energy at each chip's TDP.</p>",
+        _table(plan_table(ft)), llm_sweep.fit_chart(ft)]))
     return out
 
 # %% ../nbs/07b_report.ipynb #9c07f5d6
