@@ -229,7 +229,7 @@ LAYERS = (  # lowest first: a module may import its own layer and the ones befor
     ('core',),
     ('config', 'hardware', 'engines'),
     ('roofline', 'detect'),
-    ('bench', 'optable', 'opcost', 'models', 'bundled', 'llm_arch', 'llm_config', 'llm_formats', 'llm_ops'),
+    ('bench', 'optable', 'opcost', 'models', 'bundled', 'llm_arch', 'llm_config', 'llm_formats', 'llm_ops', 'llm_inputs'),
     ('profiler', 'onnx_graph', 'llm', 'traces'),
     ('profile_io', 'onnx_profile', 'llm_sweep', 'llm_calibrate', 'validation', 'llm_fit'),
     ('variants', 'optimize_measure'),

@@ -21,16 +21,23 @@ from .llm_config import layer_specs, kv_layout
 from .llm_ops import (Op, ops, layer_groups, attention_pairs, experts_touched, QUANTIZED_OPS, OP_NAMES, NORM_FLOPS, SOFTMAX_FLOPS,
                           GATED_ACT_FLOPS, RESIDUAL_FLOPS, expert_bytes, routed_expert_params,
                           cache_stages, widest_activation)
+from .llm_inputs import (check_count, check_real, Workload, Deployment, Formats, KERNEL_FAMILIES, kernel_family, Efficiency, ENGINE,
+                         EFFICIENCIES, DEFAULT_EFFICIENCY, ENGINE_NAMES, calibrated_path, calibrated, engine_conventions, engine_reserve,
+                         conventions, warn_other_chip, efficiency, inputs)
+
+_all_ = ['Workload', 'Deployment', 'Formats', 'KERNEL_FAMILIES', 'kernel_family', 'Efficiency', 'ENGINE', 'EFFICIENCIES', 'DEFAULT_EFFICIENCY',
+         'ENGINE_NAMES', 'calibrated_path', 'calibrated', 'engine_conventions', 'engine_reserve', 'conventions', 'warn_other_chip',
+         'efficiency', 'inputs']   # re-exported from hwnb.llm_inputs: analyze's inputs
 
 # %% auto #0
-__all__ = ['LOGITS_BYTES', 'LINK_DIRECTIONS', 'NCCL_STEP_LATENCY_S', 'NCCL_BASE_LATENCY_S', 'MAX_SEQUENCES', 'ENGINE',
-           'KERNEL_FAMILIES', 'EFFICIENCIES', 'DEFAULT_EFFICIENCY', 'ENGINE_NAMES', 'TPOT_SAMPLES', 'MAX_CHIPS',
-           'CURVE_BATCHES', 'link_bw', 'check_parallel', 'expert_saving', 'weights_per_chip', 'kv_bytes_per_token_chip',
-           'kv_bytes_per_seq_chip', 'act_bytes_per_chip', 'max_concurrent', 'Workload', 'Deployment', 'Formats',
-           'kernel_family', 'Efficiency', 'calibrated_path', 'calibrated', 'engine_conventions', 'engine_reserve',
-           'conventions', 'warn_other_chip', 'efficiency', 'inputs', 'evaluate', 'min_chips', 'LLMAnalysis', 'analyze',
-           'op_table', 'memory_breakdown', 'expected_tokens', 'speculative_speedup', 'speculative_tokens_per_s',
-           'curve', 'curve_chart', 'Calibration', 'calibrate']
+__all__ = ['LOGITS_BYTES', 'LINK_DIRECTIONS', 'NCCL_STEP_LATENCY_S', 'NCCL_BASE_LATENCY_S', 'MAX_SEQUENCES', 'TPOT_SAMPLES',
+           'MAX_CHIPS', 'CURVE_BATCHES', 'link_bw', 'check_parallel', 'expert_saving', 'weights_per_chip',
+           'kv_bytes_per_token_chip', 'kv_bytes_per_seq_chip', 'act_bytes_per_chip', 'max_concurrent', 'evaluate',
+           'min_chips', 'LLMAnalysis', 'analyze', 'op_table', 'memory_breakdown', 'expected_tokens',
+           'speculative_speedup', 'speculative_tokens_per_s', 'curve', 'curve_chart', 'Calibration', 'calibrate',
+           'Workload', 'Deployment', 'Formats', 'KERNEL_FAMILIES', 'kernel_family', 'Efficiency', 'ENGINE',
+           'EFFICIENCIES', 'DEFAULT_EFFICIENCY', 'ENGINE_NAMES', 'calibrated_path', 'calibrated', 'engine_conventions',
+           'engine_reserve', 'conventions', 'warn_other_chip', 'efficiency', 'inputs']
 
 # %% ../nbs/05b_llm.ipynb #684fdec0
 LOGITS_BYTES = 4      # fp32 logits, for the activation-memory estimate
@@ -71,7 +78,7 @@ def link_bw(hw:Hardware, link:str|None=None) -> float:
 # %% ../nbs/05b_llm.ipynb #54379741
 def check_parallel(m:ModelConfig, tp:int, pp:int, ep:int):
     "Raise unless `tp`, `pp`, `ep` split `m`: tp divides the heads (and divides or is divided by the KV heads), pp <= layers, ep divides the experts."
-    for n, v in (('tp', tp), ('pp', pp), ('ep', ep)): _posint(n, v)
+    for n, v in (('tp', tp), ('pp', pp), ('ep', ep)): check_count(n, v)
     if m.n_heads % tp: raise ValueError(f"tp={tp} does not divide {m.name}'s {m.n_heads} attention heads; choose a divisor of {m.n_heads}")
     if m.n_kv_heads % tp and tp % m.n_kv_heads:
         raise ValueError(f"tp={tp} and {m.name}'s {m.n_kv_heads} KV heads: one must divide the other")
@@ -133,234 +140,6 @@ def max_concurrent(free_bytes, kv_bytes_per_seq):
     f, k = np.asarray(free_bytes, dtype=float), np.asarray(kv_bytes_per_seq, dtype=float)
     if (k <= 0).any(): raise ValueError("kv_bytes_per_seq must be > 0")
     return np.minimum(np.floor(np.maximum(f, 0) / k), float(MAX_SEQUENCES)).astype(np.int64)
-
-# %% ../nbs/05b_llm.ipynb #749345b8
-def _posint(name, v, zero_ok=False):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)): raise TypeError(f"{name} must be an integer, not {v!r}")
-    if v < (0 if zero_ok else 1): raise ValueError(f"{name} must be {'>= 0' if zero_ok else '>= 1'}, not {v}")
-    return int(v)
-
-def _finite(name, v, lo=0.0, lo_ok=True, hi=math.inf):
-    "Raise unless `v` is a real number in [lo, hi] (or (lo, hi] when not `lo_ok`)."
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
-        raise (TypeError if not isinstance(v, (int, float, np.integer, np.floating)) else ValueError)(f"{name} must be a finite number, not {v!r}")
-    if v < lo or (v == lo and not lo_ok) or v > hi:
-        raise ValueError(f"{name} must be {'>=' if lo_ok else '>'} {lo:g}{'' if hi == math.inf else f' and <= {hi:g}'}, not {v!r}")
-
-# %% ../nbs/05b_llm.ipynb #37b717bd
-def _check_overhead(ovh):
-    "Raise unless `ovh` is a finite number >= 0 or a dict of them keyed by op names (`hwnb.llm_ops.OP_NAMES`)."
-    items = ovh.items() if isinstance(ovh, dict) else [('op_overhead_s', ovh)]
-    for k, v in items:
-        if isinstance(ovh, dict): check_name(k, OP_NAMES, 'op name in op_overhead_s')
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not math.isfinite(v) or v < 0:
-            raise ValueError(f"op_overhead_s[{k!r}] must be a finite number of seconds >= 0, not {v!r}" if isinstance(ovh, dict)
-                             else f"op_overhead_s must be a finite number of seconds >= 0 (or a dict by op name), not {v!r}")
-
-# %% ../nbs/05b_llm.ipynb #1f253892
-@dataclass(frozen=True)
-class Workload:
-    "What is served: `batch` sequences, each a `prompt_len`-token prompt followed by `gen_len` generated tokens."
-    batch: int = 1
-    prompt_len: int = 1024
-    gen_len: int = 256
-    def __post_init__(self):
-        for n in ('batch', 'prompt_len', 'gen_len'): _posint(n, getattr(self, n))
-
-# %% ../nbs/05b_llm.ipynb #b157aeb9
-ENGINE = 'engine'   # a Deployment field left at this value takes the serving engine's documented convention (`conventions`)
-
-@dataclass(frozen=True)
-class Deployment:
-    "How it is served: parallelism, the link, the memory share and KV blocks (vLLM's names and defaults), the attention kernel, the price."
-    engine: str = 'vllm'                 # the serving engine: its fitted kernel efficiency under efficiency='calibrated'
-    tp: int = 1
-    pp: int = 1
-    ep: int = 1
-    microbatches: int|None = None        # pipeline micro-batches; None: min(pp, batch per chip)
-    link: str|None = None                # interconnect name; None: the chip's fastest
-    link_latency_s: float = 0.0          # per collective step (see NCCL_STEP_LATENCY_S)
-    gpu_memory_utilization: float = VLLM_GPU_MEMORY_UTILIZATION
-    block_size: int|None = VLLM_BLOCK_SIZE   # tokens per KV block; None: unpaged (analyze, curve and sweep take the engine's when not given)
-    max_num_batched_tokens: int|None = None   # tokens of the engine's profile run (vLLM's name); None: this workload's prefill
-    reserved_bytes_per_chip: float|str = 'engine'   # memory outside the model and KV cache (CUDA context, workspaces, NCCL), B; 'engine': the engine's at this TP
-    flash_attention: bool = True
-    cuda_graphs: bool = True             # decode steps replayed as CUDA graphs (vLLM's default): Efficiency.graph_op_overhead_s per op
-    causal_full: bool = True             # count masked attention pairs too (FlopCounterMode's convention)
-    mla_absorbed: bool = True            # MLA decode attends over the compressed latents, W_UK/W_UV absorbed (vLLM's decode path); False: kv_b decompresses the cache
-    price_per_chip_hour: float|None = None
-    def __post_init__(self):
-        check_name(self.engine, ENGINE_NAMES, 'serving engine')
-        for n in ('tp', 'pp', 'ep'): _posint(n, getattr(self, n))
-        if self.microbatches is not None: _posint('microbatches', self.microbatches)
-        if self.block_size is not None: _posint('block_size', self.block_size)
-        if self.max_num_batched_tokens is not None: _posint('max_num_batched_tokens', self.max_num_batched_tokens)
-        if self.reserved_bytes_per_chip != ENGINE: _finite('reserved_bytes_per_chip', self.reserved_bytes_per_chip)
-        _finite('gpu_memory_utilization', self.gpu_memory_utilization, 0.0, False, 1.0)
-        _finite('link_latency_s', self.link_latency_s)
-        if self.price_per_chip_hour is not None: _finite('price_per_chip_hour', self.price_per_chip_hour)
-    @property
-    def chips(self) -> int: return self.tp * self.pp * self.ep
-
-# %% ../nbs/05b_llm.ipynb #0b2f087f
-@dataclass(frozen=True)
-class Formats:
-    "Storage formats: the weights (any weight format name), the KV cache, the activations (None: 16-bit, or the weights' float dtype)."
-    weight_format: str = 'bf16'
-    kv_dtype: str = 'bf16'
-    act_dtype: str|None = None
-    quantize_embeddings: bool = False    # embedding and lm_head tables in the weight format too
-    embeddings_in_weights: bool = True   # count the embedding tables in the weight memory
-    def __post_init__(self):
-        weight_format(self.weight_format)
-        check_name(self.kv_dtype, KV_DTYPES, 'KV-cache dtype')
-        if self.act_dtype is not None: dtype(self.act_dtype)
-
-# %% ../nbs/05b_llm.ipynb #22359110
-KERNEL_FAMILIES = ('dense', 'fp8', 'int8', 'int4', 'fp4', 'gguf')   # weight kernels whose efficiency differs (dequantization)
-
-def kernel_family(f) -> str:
-    "The kernel family of weight format `f`: 'dense' (fp32/bf16/fp16), 'gguf' (llama.cpp's block formats), else its storage dtype."
-    f = weight_format(f)
-    if f.dtype in ('fp32', 'bf16', 'fp16'): return 'dense'
-    if 'ggml' in (f.source or '') or 'llama.cpp' in (f.source or ''): return 'gguf'
-    return f.dtype if f.dtype in KERNEL_FAMILIES else 'int4'
-
-# %% ../nbs/05b_llm.ipynb #56fff1c7
-@dataclass(frozen=True)
-class Efficiency:
-    """How close real kernels come to the roofs. `Efficiency()` is the bare roofline ('ideal'). A kernel moving `b` bytes takes
-    `(b + bandwidth_half_bytes) / (bandwidth · mem_bw)`: it reaches half of `bandwidth` at `bandwidth_half_bytes`. A GEMM over `M`
-    tokens reaches `compute · M / (M + compute_half_tokens)` of the peak. The quantized projections run at `kernels[family]` of both.
-    Every op instance costs `op_overhead_s` (eager) or `graph_op_overhead_s` (a decode step captured as a CUDA graph), and every
-    collective step `collective_step_s` more."""
-    compute: float = 1.0
-    bandwidth: float = 1.0
-    op_overhead_s: object = 0.0          # s per op instance, or a dict by op name
-    name: str = 'ideal'                  # says where the factors come from; shown in an analysis' notes
-    bandwidth_half_bytes: float = 0.0
-    compute_half_tokens: float = 0.0
-    kernels: dict = field(default_factory=dict)   # kernel family -> fraction of the dense kernel's efficiency
-    graph_op_overhead_s: float|None = None        # per op instance in a CUDA-graph decode step; None: op_overhead_s
-    collective_step_s: float = 0.0
-    def __post_init__(self):
-        _finite('compute efficiency', self.compute, 0.0, False)
-        _finite('bandwidth efficiency', self.bandwidth, 0.0, False)
-        _check_overhead(self.op_overhead_s)
-        for n in ('bandwidth_half_bytes', 'compute_half_tokens', 'collective_step_s'): _finite(n, getattr(self, n))
-        if self.graph_op_overhead_s is not None: _finite('graph_op_overhead_s', self.graph_op_overhead_s)
-        if not isinstance(self.kernels, dict): raise TypeError(f"kernels must be a dict of kernel family -> fraction, not {type(self.kernels).__name__}")
-        for fam, v in self.kernels.items():
-            check_name(fam, KERNEL_FAMILIES, 'kernel family'); _finite(f'kernels[{fam!r}]', v, 0.0, False)
-    def kernel(self, family:str) -> float:
-        "The fraction of the dense kernel's efficiency that `family`'s kernels reach (1 where none is given)."
-        return float(self.kernels.get(family, 1.0))
-    def overhead(self, cuda_graphs:bool):
-        "Fixed seconds per op instance of a decode step, with or without CUDA graphs."
-        return self.op_overhead_s if not cuda_graphs or self.graph_op_overhead_s is None else self.graph_op_overhead_s
-
-# %% ../nbs/05b_llm.ipynb #01ca6a49
-EFFICIENCIES = {'ideal': Efficiency()}   # named efficiency models: 'ideal' is the bare roofline; 'calibrated' is read from data
-DEFAULT_EFFICIENCY = 'calibrated'
-ENGINE_NAMES = ('vllm', 'sglang', 'tensorrt-llm', 'llama.cpp', 'mlc-llm', 'exllama', 'lmdeploy', 'gpt-fast', 'generic')
-
-def calibrated_path() -> Path:
-    "The fitted efficiency model, `hwnb/data/efficiency/calibrated.json` (written by `hwnb.llm_fit.save`)."
-    return Path(str(resources.files('hwnb').joinpath('data/efficiency/calibrated.json')))
-
-@functools.lru_cache(maxsize=4)
-def _calibrated_data(path:str) -> dict:
-    p = Path(path)
-    try: d = json.loads(p.read_text(encoding='utf-8'))
-    except (OSError, json.JSONDecodeError) as e: raise ValueError(f"cannot read the calibrated efficiency model {p}: {e}") from None
-    if not isinstance(d, dict) or not isinstance(d.get('generic'), dict) or not isinstance(d.get('engines'), dict):
-        raise ValueError(f"{p} is not a calibrated efficiency model (needs 'generic' and 'engines'); rewrite it with hwnb.llm_fit.save")
-    return d
-
-def calibrated(engine:str='generic', path=None) -> Efficiency:
-    "The fitted efficiency model for `engine`: its kernel factors where it had enough cases, else 'generic' (the name says which)."
-    check_name(engine, ENGINE_NAMES, 'serving engine')
-    d = _calibrated_data(str(path or calibrated_path()))
-    g = d['generic']
-    kern = {f: g[f'kernel_{f}'] for f in ('fp8', 'int8', 'int4', 'gguf') if f'kernel_{f}' in g}
-    base = Efficiency(name='calibrated (generic)', kernels=kern, **{k: v for k, v in g.items() if not k.startswith('kernel_')})
-    if engine not in d['engines']:
-        why = '' if engine == 'generic' else f": {engine} has fewer than {d.get('min_engine_cases', 5)} cases in the validation set"
-        return replace(base, name=f'calibrated (generic{why})')
-    f = d['engines'][engine]
-    return replace(base, compute=base.compute * f['compute'], bandwidth=base.bandwidth * f['bandwidth'], name=f'calibrated ({engine})')
-
-# %% ../nbs/05b_llm.ipynb #48f7f487
-from .engines import Engine, engine as _read_engine
-
-@functools.lru_cache(maxsize=16)
-def engine_conventions(name:str) -> Engine:
-    "The documented conventions of serving engine `name` (`hwnb.engines.engine`), read once."
-    return _read_engine(name)
-
-def engine_reserve(name:str, tp:int) -> tuple:
-    "(bytes per chip outside torch at TP degree `tp`, how it was found) from engine `name`'s data: 0 where it documents none."
-    r = engine_conventions(name).reserved_bytes_per_chip
-    if r is None: return 0.0, f"{name} documents no reserve: 0"
-    if not hasattr(r, 'items'): return float(r), f"{name}'s documented reserve"
-    if tp in r: return float(r[tp]), f"{name}'s documented reserve at TP {tp}"
-    ks = sorted(r)
-    if tp < ks[0]: return float(r[ks[0]]), f"{name}'s reserve at TP {ks[0]}, the smallest documented"
-    lo = max(k for k in ks if k <= tp)    # between or beyond the documented degrees: the nearest one below, not an extrapolation
-    return float(r[lo]), f"{name}'s reserve at TP {lo}, the largest documented degree below TP {tp}"
-
-def conventions(d:Deployment, engine_block_size:bool=False) -> Deployment:
-    "`d` with its reserve set from its engine's data where it is ENGINE (the figure at `d.tp`), and with `engine_block_size` the engine's KV block size."
-    e = engine_conventions(d.engine)
-    res = engine_reserve(d.engine, d.tp)[0] if d.reserved_bytes_per_chip == ENGINE else d.reserved_bytes_per_chip
-    blk = d.block_size
-    if engine_block_size: blk = e.block_size if e.block_size is not None else None if e.memory_fraction_of == 'none' else VLLM_BLOCK_SIZE
-    return replace(d, reserved_bytes_per_chip=res, block_size=blk)
-
-# %% ../nbs/05b_llm.ipynb #38022d69
-def warn_other_chip(x, hw_name:str):
-    "Warn (UserWarning) when `x`, an efficiency argument, is a calibration measured on a chip other than `hw_name`."
-    import warnings
-    on = getattr(x, 'hw', None)
-    if isinstance(on, str) and callable(getattr(x, 'efficiency', None)) and on != hw_name:
-        warnings.warn(f"this calibration was measured on {on} but is used for {hw_name}: its efficiency factors may not carry over "
-                      f"(calibrate on {hw_name}, or pass efficiency='calibrated')", UserWarning, stacklevel=3)
-
-# %% ../nbs/05b_llm.ipynb #e013d9d5
-def efficiency(x=None, engine:str='generic') -> Efficiency:
-    "The `Efficiency` that `x` names: a name in `EFFICIENCIES` (None: the default, 'calibrated'; for `engine`), an `Efficiency`, or a calibration with an `.efficiency()` method."
-    if x is None: x = DEFAULT_EFFICIENCY
-    if isinstance(x, Efficiency): return x
-    if isinstance(x, str):
-        x = check_name(x, [*EFFICIENCIES, 'calibrated'], 'efficiency model')
-        return calibrated(engine) if x == 'calibrated' else EFFICIENCIES[x]
-    if callable(getattr(x, 'efficiency', None)): return x.efficiency()
-    raise TypeError(f"efficiency must be a name ({', '.join(EFFICIENCIES)}), an Efficiency or a calibration, not {type(x).__name__}")
-
-_GROUPS = {'workload': Workload, 'deployment': Deployment, 'formats': Formats}
-_FIELD_GROUP = {f.name: g for g, cls in _GROUPS.items() for f in fields(cls)}
-_COMPUTE, _BANDWIDTH = 'efficiency=Efficiency(compute=...)', 'efficiency=Efficiency(bandwidth=...)'
-_DEPRECATED = {'weight_dtype': 'weight_format', 'mem_util': 'gpu_memory_utilization', 'compute_eff': _COMPUTE, 'bw_eff': _BANDWIDTH}
-
-def inputs(where:str='analyze', workload=None, deployment=None, formats=None, efficiency_=None, **kw) -> tuple:
-    "(Workload, Deployment, Formats, Efficiency) from the grouped inputs, and keyword arguments that override their fields."
-    new = {k: v for k, v in kw.items() if k in _FIELD_GROUP or k == 'op_overhead_s'}
-    old = renamed({k: v for k, v in kw.items() if k not in new}, _DEPRECATED, where)
-    clash = set(old) & set(new)
-    if clash: raise TypeError(f"{where}(): {sorted(clash)[0]!r} given twice (once under a deprecated name)")
-    kw = {**new, **old}
-    groups = dict(workload=workload or Workload(), deployment=deployment or Deployment(), formats=formats or Formats())
-    for g, cls in _GROUPS.items():
-        if not isinstance(groups[g], cls): raise TypeError(f"{where}(): {g} must be a {cls.__name__}, not {type(groups[g]).__name__}")
-        mine = {k: v for k, v in kw.items() if _FIELD_GROUP.get(k) == g}
-        if mine: groups[g] = replace(groups[g], **mine)
-    hand = _COMPUTE in kw or _BANDWIDTH in kw or 'op_overhead_s' in kw
-    e = efficiency('ideal' if efficiency_ is None and hand else efficiency_, groups['deployment'].engine)   # hand-set factors build on the bare roofline
-    if _COMPUTE in kw or _BANDWIDTH in kw:
-        e = replace(e, compute=kw.get(_COMPUTE, e.compute), bandwidth=kw.get(_BANDWIDTH, e.bandwidth), name='custom')
-    if 'op_overhead_s' in kw: e = replace(e, op_overhead_s=kw['op_overhead_s'], name='custom' if e.name == 'ideal' else e.name)
-    own_block = deployment is None and 'block_size' not in kw             # no block size given: the engine's
-    return groups['workload'], conventions(groups['deployment'], own_block), groups['formats'], e
 
 # %% ../nbs/05b_llm.ipynb #e76989f0
 def _default_act(f:WeightFormat, act_dtype):
