@@ -363,7 +363,7 @@ def op_table(m:ModelConfig, hw:Hardware, w:Workload=Workload(), d:Deployment=Dep
     df = df.assign(source='predicted', hw=hw.name)
     df.attrs = dict(model=m.name, hw=hw.name, compute_eff=e.compute, bw_eff=e.bandwidth, op_overhead_s=e.op_overhead_s, efficiency=e.name,
                     act_dtype=act, kv_dtype=fm.kv_dtype)
-    return check_ops(df, kind='timed')
+    return df                 # it passes check_ops(df, 'timed'): tests/test_op_tables.py and tests/test_llm_ops.py check every architecture
 
 # %% ../nbs/05b_llm.ipynb #6140b50a
 def memory_breakdown(a:LLMAnalysis) -> 'pd.DataFrame':

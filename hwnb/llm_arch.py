@@ -6,18 +6,19 @@ Docs: https://hwnb.github.io/hwnb/llm_arch.html.md"""
 
 # %% ../nbs/05_llm_arch.ipynb #9d3afd6a
 from __future__ import annotations
-import math, warnings
+import functools, math, warnings
 from dataclasses import dataclass, fields
 from functools import cached_property
 from .core import check_name, dtype
 
 # %% auto #0
-__all__ = ['LAYER_KINDS', 'ATTENTION_KINDS', 'COMPRESSED_KINDS', 'MLP_TYPES', 'ModelConfig', 'attn_dims', 'param_counts',
-           'params_total', 'params_active', 'params_mtp', 'kv_elements_per_layer', 'kv_elements_per_token',
-           'layer_windows', 'kv_layout', 'cached_kv_elements', 'state_elements_per_layer', 'state_bytes',
-           'mla_decode_flops', 'LayerSpec', 'layer_specs']
+__all__ = ['MAX_LAYERS', 'LAYER_KINDS', 'ATTENTION_KINDS', 'COMPRESSED_KINDS', 'MLP_TYPES', 'ModelConfig', 'attn_dims',
+           'param_counts', 'params_total', 'params_active', 'params_mtp', 'kv_elements_per_layer',
+           'kv_elements_per_token', 'layer_windows', 'kv_layout', 'cached_kv_elements', 'state_elements_per_layer',
+           'state_bytes', 'mla_decode_flops', 'LayerSpec', 'layer_specs']
 
 # %% ../nbs/05_llm_arch.ipynb #00059860
+MAX_LAYERS = 10_000   # a sanity bound on the depth of a model, far above any published one (the deepest in ../shared/hf_configs has 126 layers)
 _SIZES = ('hidden', 'n_layers', 'n_heads', 'n_kv_heads', 'head_dim', 'intermediate', 'vocab', 'max_positions')
 _COUNTS = ('n_experts', 'experts_per_token', 'norms_per_layer', 'learned_positions', 'v_head_dim', 'kv_shared_layers',
            'attention_chunk_size', 'dense_intermediate', 'shared_intermediate', 'n_group', 'topk_group', 'q_lora_rank',
@@ -38,6 +39,7 @@ def _check_model(m):
         v = getattr(m, f)
         if not _is_int(v): raise TypeError(f"{m.name}: {f} must be an integer, not {v!r}")
         if v < 0: raise ValueError(f"{m.name}: {f} must be >= 0, not {v}")
+    if m.n_layers > MAX_LAYERS: raise ValueError(f"{m.name}: n_layers ({m.n_layers:,}) is implausible (more than {MAX_LAYERS:,}); the deepest published model has 126")
     if m.n_heads % m.n_kv_heads:
         raise ValueError(f"{m.name}: num_key_value_heads ({m.n_kv_heads}) must divide num_attention_heads ({m.n_heads})")
     if m.sliding_window is not None and (not _is_int(m.sliding_window) or m.sliding_window <= 0):
@@ -313,8 +315,8 @@ def _per_layer_input_params(m) -> tuple:
     return m.vocab * L * p + d * L * p + p, L * (2 * d * p + d)
 
 # %% ../nbs/05_llm_arch.ipynb #0022c274
-def param_counts(m:ModelConfig, active:bool=False) -> dict:
-    "Parameters of `m` by part (embed, lm_head, attn, mixer, mlp, router, norms, other), summed over layers; `active=True` counts routed experts at top-k."
+@functools.lru_cache(maxsize=256)
+def _param_counts(m:ModelConfig, active:bool) -> dict:
     d, L = m.hidden, m.n_layers
     nb = 2 if m.norm_bias else 1
     groups = _layer_groups(m)
@@ -327,6 +329,10 @@ def param_counts(m:ModelConfig, active:bool=False) -> dict:
     return dict(embed=m.vocab * d + m.learned_positions * d + pl_embed,
                 lm_head=0 if m.tie_embeddings else m.vocab * d + (m.vocab if m.lm_head_bias else 0),
                 attn=attn, mixer=mixer, mlp=sum(f[0] for f in ffn), router=sum(f[1] for f in ffn), norms=norms, other=pl_layers)
+
+def param_counts(m:ModelConfig, active:bool=False) -> dict:
+    "Parameters of `m` by part (embed, lm_head, attn, mixer, mlp, router, norms, other), summed over layers; `active=True` counts routed experts at top-k."
+    return dict(_param_counts(m, bool(active)))   # a copy: the cached one stays as computed
 
 # %% ../nbs/05_llm_arch.ipynb #00239420
 def params_total(m:ModelConfig) -> int:
@@ -346,6 +352,7 @@ def params_mtp(m:ModelConfig) -> int:
     return m.mtp_layers * (layer + 2 * m.hidden * m.hidden + 3 * m.hidden)
 
 # %% ../nbs/05_llm_arch.ipynb #00321f43
+@functools.lru_cache(maxsize=256)
 def kv_elements_per_layer(m:ModelConfig) -> tuple:
     "Cached elements per token in each layer: keys and values of its KV heads; MLA's compressed `kv_lora_rank + qk_rope_head_dim` (plus the indexer key on sparse layers); 0 for layers without a KV cache (SSM, linear attention, KV-shared)."
     return tuple(_kv_elements(m, i) for i in range(m.n_layers))
@@ -367,12 +374,14 @@ def kv_elements_per_token(m:ModelConfig) -> int:
     return sum(kv_elements_per_layer(m))
 
 # %% ../nbs/05_llm_arch.ipynb #0034d7a3
+@functools.lru_cache(maxsize=256)
 def layer_windows(m:ModelConfig) -> tuple:
     "Tokens each layer keeps in its cache at most: the sliding window, the attention chunk, or None (the whole context)."
     return tuple(m.sliding_window if k in ('sliding_attention', *COMPRESSED_KINDS) else m.attention_chunk_size if k == 'chunked_attention'
                  else None for k in m.kinds)
 
 # %% ../nbs/05_llm_arch.ipynb #0035ed23
+@functools.lru_cache(maxsize=256)
 def kv_layout(m:ModelConfig) -> tuple:
     "Per layer: (elements per cached token, window in tokens or None, compress ratio, elements per compressed entry); see `cached_kv_elements`."
     out = []
@@ -389,6 +398,7 @@ def cached_kv_elements(m:ModelConfig, tokens:int) -> tuple:
     return tuple(e * (tokens if w is None else min(tokens, w)) + (ce * (tokens // r) if r else 0) for e, w, r, ce in kv_layout(m))
 
 # %% ../nbs/05_llm_arch.ipynb #00408975
+@functools.lru_cache(maxsize=256)
 def state_elements_per_layer(m:ModelConfig) -> tuple:
     "Per-sequence recurrent state elements of each layer (conv state + SSM/delta-rule state); 0 for attention layers."
     out = []
@@ -436,8 +446,9 @@ class LayerSpec:
     params: int               # parameters of the layer, all experts
     params_active: int        # parameters one token uses (routed experts at top-k)
 
+@functools.lru_cache(maxsize=64)
 def layer_specs(m:ModelConfig) -> tuple:
-    "A `LayerSpec` per layer of `m`."
+    "A `LayerSpec` per layer of `m` (computed once per config: the op table and the memory plan ask for it many times)."
     kv, st, win, out = kv_elements_per_layer(m), state_elements_per_layer(m), layer_windows(m), []
     norms = m.norms_per_layer * m.hidden * (2 if m.norm_bias else 1)
     for i, kind in enumerate(m.kinds):

@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from .core import check_name, dtype
 from .llm_arch import *
-from .llm_arch import ModelConfig, LAYER_KINDS
+from .llm_arch import ModelConfig, LAYER_KINDS, MAX_LAYERS
 
 _all_ = ['LAYER_KINDS', 'ATTENTION_KINDS', 'COMPRESSED_KINDS', 'MLP_TYPES', 'ModelConfig', 'attn_dims', 'param_counts', 'params_total', 'params_active', 'params_mtp', 'kv_elements_per_layer', 'kv_elements_per_token', 'layer_windows', 'kv_layout', 'cached_kv_elements', 'state_elements_per_layer', 'state_bytes', 'mla_decode_flops', 'LayerSpec', 'layer_specs']   # re-exported from hwnb.llm_arch: one place to import a model's architecture and its reader from
 
@@ -137,7 +137,6 @@ def _nemotron_h_pattern(c, L) -> tuple:
 # %% ../nbs/05_llm_config.ipynb #0054956d
 _ALIASES = {'hidden_size': ('n_embd', 'd_model'), 'num_hidden_layers': ('n_layer', 'num_layers'), 'num_attention_heads': ('n_head',)}
 _REQUIRED = ('hidden_size', 'num_hidden_layers', 'num_attention_heads', 'vocab_size')
-_MAX_LAYERS = 10_000   # a sanity bound on configs read, far above any published model (the deepest in ../shared/hf_configs has 126 layers)
 
 def _base(c, mt) -> dict:
     "Sizes every decoder has: hidden, layers, heads, KV heads, head_dim, MLP width, vocab, context."
@@ -155,7 +154,7 @@ def _base(c, mt) -> dict:
        and d.get('moe_intermediate_size') is None and mt not in _FOUR_X: missing.append('intermediate_size')
     if missing: raise ValueError(f"{c.where}: missing required fields {missing}")
     hidden, L, H, vocab = (c.int(k) for k in _REQUIRED)
-    if L > _MAX_LAYERS: raise ValueError(f"{c.where}: num_hidden_layers ({L}) is implausible (more than {_MAX_LAYERS:,})")
+    if L > MAX_LAYERS: raise ValueError(f"{c.where}: num_hidden_layers ({L}) is implausible (more than {MAX_LAYERS:,})")
     kv = c.int('num_key_value_heads', 'num_kv_heads', default=H)
     if kv > H: raise ValueError(f"{c.where}: num_key_value_heads ({kv}) exceeds num_attention_heads ({H})")
     hd = c.int('head_dim', 'kv_channels')

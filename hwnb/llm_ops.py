@@ -96,14 +96,15 @@ def ew(p:Pass, op, mod, count, n_el, flops_per, reads, writes=1, w=0.0) -> Op:
     return Op(op, mod, count, flops_per * n_el, (reads + writes) * n_el * p.a + w, (n_el,), weight_bytes=w)
 
 # %% ../nbs/05ab_llm_ops.ipynb #be0e2113
-def layer_groups(m:ModelConfig) -> list:
+@functools.lru_cache(maxsize=64)
+def layer_groups(m:ModelConfig) -> tuple:
     "[(LayerSpec of the first layer, layers like it), ...]: layers with the same spec apart from index and params, in first-seen order."
     first, count = {}, {}
     for s in layer_specs(m):
         r = m.compress_ratios[s.index] if m.compress_ratios else 0
         key = (replace(s, index=0, params=0), r)
         first.setdefault(key, s); count[key] = count.get(key, 0) + 1
-    return [(first[k], count[k]) for k in first]
+    return tuple((first[k], count[k]) for k in first)
 
 def _prefix(s:LayerSpec, n_groups:int) -> str:
     "The module path of a group: 'model.layers.*' when every layer is alike, else 'model.layers.<kind,mlp[,kv_shared]>'."
@@ -348,22 +349,28 @@ def ops(m:ModelConfig, B, q, c, wb, a, kv_b, emb_b, hi_b, tp:int=1, ep:int=1, fl
     return out
 
 # %% ../nbs/05ab_llm_ops.ipynb #d77a1dc9
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=4096)
 def cache_stages(m:ModelConfig, tp:int, pp:int) -> tuple:
     """Per pipeline stage (contiguous runs of ceil(L/pp) layers), the distinct layers' cache on one chip: ((count, elements per token, window,
     compress ratio, elements per compressed entry, state elements), ...). GQA keys and values split over TP by KV head (one head, replicated,
     when tp exceeds them); MLA latents and DeepSeek-V4's single K=V head are replicated on every rank (as vLLM does); SSM state splits by head."""
-    specs, lay, per = layer_specs(m), kv_layout(m), math.ceil(m.n_layers / pp)
-    def chip(i):
-        e, w, r, ce = lay[i]
-        s = specs[i]
-        if e and not (m.is_mla or m.o_lora_rank): e = e // s.n_kv_heads * max(s.n_kv_heads / tp, 1)
-        return (e, w, r, ce, s.state_elements / tp)
+    per, layers = math.ceil(m.n_layers / pp), _chip_layers(m, tp)
+    if len(set(layers)) == 1:                                                   # every layer alike: only the stage sizes differ
+        return tuple(((min(per, m.n_layers - k), *layers[0]),) for k in range(0, m.n_layers, per))
     out = []
     for k in range(0, m.n_layers, per):
         g = {}
-        for i in range(k, min(k + per, m.n_layers)): c = chip(i); g[c] = g.get(c, 0) + 1
+        for c in layers[k:k + per]: g[c] = g.get(c, 0) + 1
         out.append(tuple((n, *c) for c, n in g.items()))
+    return tuple(out)
+
+@functools.lru_cache(maxsize=1024)
+def _chip_layers(m:ModelConfig, tp:int) -> tuple:
+    "Per layer, its cache on one chip of `tp`: (elements per token, window, compress ratio, elements per compressed entry, state elements)."
+    specs, lay, out = layer_specs(m), kv_layout(m), []
+    for s, (e, w, r, ce) in zip(specs, lay):
+        if e and not (m.is_mla or m.o_lora_rank): e = e // s.n_kv_heads * max(s.n_kv_heads / tp, 1)
+        out.append((e, w, r, ce, s.state_elements / tp))
     return tuple(out)
 
 

@@ -19,13 +19,22 @@ CONTEXT = 32_768    # tokens at which the cache is sized
 def analyse(path, with_llm):
     m = from_hf_config(path)
     out = (params_total(m), params_active(m), kv_layout(m), sum(cached_kv_elements(m, min(CONTEXT, m.max_positions))), state_bytes(m))
-    if with_llm and not (m.layer_types or m.is_mla or m.o_lora_rank):   # the lead's kernel rewrite covers the rest
+    if with_llm:                                                         # every architecture: the op table follows the layers
         from hwnb.llm import analyze
         analyze(m, 'h100-sxm', prompt_len=min(1024, m.max_positions // 2), gen_len=16)
     return out
 
 
+def cold():
+    "Forget the per-config caches (layer specs, cache layouts), so that every round reads and analyses as a first time does."
+    from hwnb import llm_arch, llm_ops
+    for mod in (llm_arch, llm_ops):
+        for f in vars(mod).values():
+            if callable(getattr(f, 'cache_clear', None)) and getattr(f, '__module__', '') == mod.__name__: f.cache_clear()
+
+
 def one_round(paths, with_llm):
+    cold()
     t = time.perf_counter()
     for p in paths: analyse(p, with_llm)
     return time.perf_counter() - t
