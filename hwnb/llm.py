@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from dataclasses import dataclass, field, fields, replace
 import numpy as np
-from .core import dtype, check_name, check_ops, derive, renamed, J_PER_KWH
+from .core import dtype, check_name, derive, renamed, J_PER_KWH
 from .config import setting
 from .hardware import Hardware, get as get_hw
 from .llm_config import ModelConfig, get_model, from_hf_config, model_names, params_total, params_active

@@ -9,6 +9,16 @@ CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-back
 ARTIFACTS = ROOT/'test-artifacts'
 
 
+def built_docs(tmp_path_factory, only=None) -> Path:
+    "The docs site CI built (HWNB_DOCS_DIR), else one built here (`only` those notebooks, or all of them)."
+    pre = os.environ.get('HWNB_DOCS_DIR')
+    if pre and (Path(pre)/'index.html').exists(): return Path(pre).resolve()
+    from hwnb.docs import build
+    out = tmp_path_factory.mktemp('docs')
+    build(ROOT/'nbs', out, only=only, progress=False)
+    return out
+
+
 def browser_or_skip():
     "Launch Debian's Chromium through Playwright; skip if unavailable, unless HWNB_REQUIRE_BROWSER=1 (CI) makes it a failure."
     required = os.environ.get('HWNB_REQUIRE_BROWSER') == '1'

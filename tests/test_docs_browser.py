@@ -2,7 +2,7 @@
 import os, re
 from pathlib import Path
 import pytest
-from conftest import ROOT
+from conftest import ROOT, built_docs
 
 pytestmark = pytest.mark.browser
 
@@ -10,12 +10,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope='session')
 def docs(tmp_path_factory):
     "Build the whole site once (or use HWNB_DOCS_DIR if CI built it already)."
-    pre = os.environ.get('HWNB_DOCS_DIR')
-    if pre and (Path(pre)/'index.html').exists(): return Path(pre).resolve()
-    from hwnb.docs import build
-    out = tmp_path_factory.mktemp('docs')
-    build(ROOT/'nbs', out, progress=False)
-    return out
+    return built_docs(tmp_path_factory)
 
 
 def pages(d):

@@ -2,7 +2,7 @@
 import contextlib, html, io, os, re
 from pathlib import Path
 import pytest
-from conftest import ROOT
+from conftest import ROOT, built_docs
 
 NOISE = {'torchao .so load failure': r'Failed to load \S*\.so|Could not load this library',
          'USDT line': r'\bUSDT\b', 'IPKernelApp line': r'IPKernelApp',
@@ -17,12 +17,7 @@ CHECKS = r'\b(?:test_(?:eq|ne|close|fail|warns|is|stdout|eq_type|shuffled|sig)\b
 @pytest.fixture(scope='module')
 def site(tmp_path_factory):
     "CI's full build (HWNB_DOCS_DIR); otherwise a few pages built here."
-    pre = os.environ.get('HWNB_DOCS_DIR')
-    if pre and (Path(pre)/'index.html').exists(): return Path(pre).resolve()
-    from hwnb.docs import build
-    out = tmp_path_factory.mktemp('docs')
-    build(ROOT/'nbs', out, only=['index', '00_core', '01_roofline_in_ten_minutes'], progress=False)
-    return out
+    return built_docs(tmp_path_factory, only=['index', '00_core', '01_roofline_in_ten_minutes'])
 
 
 def visible_text(page: Path) -> str:
