@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from . import models as tm
 from .bench import Measured, threads as torch_threads
-from .llm import analyze, calibrate, Calibration, OP_NAMES
+from .llm import analyze, calibrate, Calibration, Efficiency, OP_NAMES
 from .llm_config import ModelConfig, params_total, params_active
 from .profiler import count, profile, module_at, ROOT
 from .core import renamed
@@ -238,6 +238,16 @@ class StepCalibration:
                                   profiled_per_call_us=(c.per_call_s or 0) * 1e6, fitted_per_call_us=self.per_call_s[ph] * 1e6,
                                   aten_calls=self.calls[ph], notes='; '.join(c.notes))
                              for ph, c in self.phases.items()])
+
+    @property
+    def hw(self) -> str|None:
+        "The chip the steps were measured on (its phases' `Calibration.hw`; None if not known)."
+        return next((c.hw for c in self.phases.values() if c.hw), None)
+
+    def efficiency(self, phase:str='decode') -> Efficiency:
+        "Phase `phase`'s factors and per-op fixed costs as an `Efficiency`, for `analyze(efficiency=...)` (which warns on another chip than `hw`)."
+        if phase not in self.phases: raise ValueError(f"phase must be one of {', '.join(self.phases)}, not {phase!r}")
+        return replace(self.phases[phase].efficiency(), name=f'measured step calibration ({phase})')
 
 def fit(measured:pd.DataFrame, model, hw:Measured) -> StepCalibration:
     "A `StepCalibration` from `measure_steps`' table of `model` on `hw` (this machine's measured ceilings)."

@@ -16,7 +16,7 @@ from . import llm
 from .core import write_atomic, GiB
 from .hardware import get as get_hw
 from .llm_config import get_model
-from .validation import cases, KV_METRICS
+from .validation import cases, KV_METRICS, metric_value, case_block_size
 
 # %% auto #0
 __all__ = ['MIN_ENGINE_CASES', 'ENGINE_RIDGE', 'PARAMS', 'RESERVE_GRID_GIB', 'efficiency_from', 'predict_cases', 'Fit',
@@ -64,7 +64,7 @@ def _points(df:pd.DataFrame) -> pd.DataFrame:
                     P=np.where(kv, df.max_model_len.fillna(2) - 1, df.prompt_tokens.fillna(1).clip(lower=1)).astype(float),
                     G=np.where(kv, 1, df.output_tokens.fillna(1).clip(lower=1)).astype(float),
                     util=df.gpu_memory_utilization.fillna(llm.VLLM_GPU_MEMORY_UTILIZATION).astype(float),
-                    blk=df.block_size.fillna(llm.VLLM_BLOCK_SIZE).astype(int), act=df.act_dtype.replace('', None))
+                    blk=[case_block_size(e, b, m) for e, b, m in zip(df.engine, df.block_size, df.metric)], act=df.act_dtype.replace('', None))
     return out
 
 def _price(g:pd.DataFrame, key:tuple, e:llm.Efficiency) -> np.ndarray:
@@ -73,13 +73,9 @@ def _price(g:pd.DataFrame, key:tuple, e:llm.Efficiency) -> np.ndarray:
     hw_names, fmts, kvs = list(dict.fromkeys(g.hw)), list(dict.fromkeys(g.weight_format)), list(dict.fromkeys(g.kv_dtype))
     r = llm.evaluate(get_model(model), [get_hw(h) for h in hw_names], fmts, kvs, [hw_names.index(h) for h in g.hw],
                      [fmts.index(f) for f in g.weight_format], [kvs.index(k) for k in g.kv_dtype], g.B, g.P, g.G,
-                     llm.Deployment(tp=int(tp), pp=int(pp), gpu_memory_utilization=util, block_size=int(blk), engine=engine),
+                     llm.Deployment(tp=int(tp), pp=int(pp), gpu_memory_utilization=util, block_size=None if pd.isna(blk) else int(blk), engine=engine),
                      llm.Formats(act_dtype=None if pd.isna(act) else act), e)
-    met = g.metric.to_numpy()
-    return np.select([met == m for m in ('decode_tokens_per_s', 'prefill_tokens_per_s', 'ttft', 'e2e', 'throughput_tokens_per_s',
-                                         'throughput_tokens_per_s_per_gpu', 'kv_capacity_tokens', 'kv_capacity_blocks')],
-                     [r['decode_tokens_per_s'], g.B * g.P / r['prefill_s'], r['prefill_s'], r['e2e_s'], r['throughput_tokens_per_s'],
-                      r['throughput_tokens_per_s'] / g.chips.astype(float), r['kv_capacity_tokens'], r['kv_capacity_blocks']], np.nan)
+    return metric_value(g.metric.to_numpy(), r, g.B, g.P, g.chips.astype(float))
 
 def predict_cases(df:pd.DataFrame, effs:dict, default:llm.Efficiency|None=None) -> np.ndarray:
     "Predicted value (SI units, as `measured`) of every case of `df` under the `Efficiency` of its engine in `effs` (else `default`); NaN where it cannot be priced."
@@ -227,7 +223,7 @@ def predict_kv(df:pd.DataFrame, reserve_tp1_bytes:float) -> np.ndarray:
     out = []
     for c in df.itertuples(index=False):
         d = llm.Deployment(engine=c.engine, tp=int(c.tp), pp=int(c.pp), gpu_memory_utilization=float(c.gpu_memory_utilization),
-                           block_size=int(c.block_size) if pd.notna(c.block_size) else llm.VLLM_BLOCK_SIZE,
+                           block_size=case_block_size(c.engine, c.block_size, c.metric),
                            reserved_bytes_per_chip=reserve_tp1_bytes + _tp_extra(c.engine, c.tp))
         r = llm.evaluate(get_model(c.model), [get_hw(c.hw)], [c.weight_format], [c.kv_dtype], [0], [0], [0], [1],
                          [int(c.max_model_len) - 1], [1], d, llm.Formats(act_dtype=c.act_dtype or None))

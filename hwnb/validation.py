@@ -16,8 +16,8 @@ from .core import check_name, dtype
 from .llm_formats import KV_DTYPES, weight_format
 
 # %% auto #0
-__all__ = ['METRICS', 'UNIT_SCALE', 'ENGINES', 'KV_METRICS', 'COLUMNS', 'INT_COLUMNS', 'BAND', 'cases_path', 'cases', 'predict',
-           'run', 'errors', 'chart']
+__all__ = ['METRICS', 'UNIT_SCALE', 'ENGINES', 'KV_METRICS', 'COLUMNS', 'INT_COLUMNS', 'BAND', 'cases_path', 'cases',
+           'case_block_size', 'metric_value', 'predict', 'run', 'errors', 'chart']
 
 # %% ../nbs/05e_validation.ipynb #6acecfe2
 METRICS = {   # metric: (units it may be given in, what it measures, how `run` predicts it from `hwnb.llm.analyze`)
@@ -119,6 +119,11 @@ def _efficiency(efficiency='ideal', compute_eff=None, bw_eff=None):
     return llm.efficiency(efficiency)
 
 # %% ../nbs/05e_validation.ipynb #a14ff2b6
+def case_block_size(engine:str, block_size=None, metric:str='') -> int|None:
+    "The KV block size a case is predicted with: the logged `block_size` of a KV-capacity case, else engine `engine`'s convention (None: an unpaged cache)."
+    if metric in KV_METRICS and block_size is not None and pd.notna(block_size): return int(block_size)
+    return llm.conventions(llm.Deployment(engine=engine), engine_block_size=True).block_size
+
 def _analyze_args(c) -> tuple:
     "(keyword arguments for `hwnb.llm.analyze`, notes) of one case."
     kv = c.metric in KV_METRICS
@@ -127,26 +132,30 @@ def _analyze_args(c) -> tuple:
     if not kv and P == 0: notes.append('empty prompt predicted with prompt_len=1')
     if not kv and G == 0: notes.append('no output predicted with gen_len=1')
     kw = dict(model=c.model, hw=c.hw, batch=1 if kv else int(c.batch), prompt_len=max(P, 1), gen_len=max(G, 1), weight_format=c.weight_format,
-              kv_dtype=c.kv_dtype, act_dtype=c.act_dtype or None, tp=int(c.tp), pp=int(c.pp), engine=c.engine)
+              kv_dtype=c.kv_dtype, act_dtype=c.act_dtype or None, tp=int(c.tp), pp=int(c.pp), engine=c.engine,
+              block_size=case_block_size(c.engine, c.block_size, c.metric))
     if pd.notna(c.gpu_memory_utilization): kw['gpu_memory_utilization'] = float(c.gpu_memory_utilization)
-    if kv and pd.notna(c.block_size): kw['block_size'] = int(c.block_size)
     return kw, notes
 
 # %% ../nbs/05e_validation.ipynb #90fe85d8
+def metric_value(metric, r:dict, batch, prompt_len, chips) -> np.ndarray:
+    """The value of `metric` (a `METRICS` name, or an array of them, one per point) in the SI unit of `measured`, from the quantities of
+    `hwnb.llm.evaluate`'s result `r` (a dict of arrays, or of an analysis' scalars) at `batch`, `prompt_len` and `chips`: NaN where `r` has none."""
+    met = np.asarray(metric, dtype=object)
+    bad = sorted(set(met.ravel()) - set(METRICS))
+    if bad: raise ValueError(f"unknown metric {bad[0]!r}; known: {', '.join(METRICS)}")
+    q = lambda k: np.asarray(np.nan if r[k] is None else r[k], dtype=float)
+    B, P, n = (np.asarray(x, dtype=float) for x in (batch, prompt_len, chips))
+    vals = {'decode_tokens_per_s': q('decode_tokens_per_s'), 'prefill_tokens_per_s': B * P / q('prefill_s'), 'ttft': q('prefill_s'), 'e2e': q('e2e_s'),
+            'throughput_tokens_per_s': q('throughput_tokens_per_s'), 'throughput_tokens_per_s_per_gpu': q('throughput_tokens_per_s') / n,
+            'kv_capacity_tokens': q('kv_capacity_tokens'), 'kv_capacity_blocks': q('kv_capacity_blocks')}
+    return np.select([met == m for m in METRICS], [vals[m] for m in METRICS], np.nan)
+
 def _from_result(c, r) -> tuple:
-    "(predicted value in the SI unit of `measured`, note) of metric `c.metric` from an `LLMAnalysis`."
-    B, P, G, m = r.batch, r.prompt_len, r.gen_len, c.metric
-    if m not in KV_METRICS and not r.fits:
+    "(predicted value in the SI unit of `measured`, note) of metric `c.metric` from an `LLMAnalysis` (`metric_value` of its fields)."
+    if c.metric not in KV_METRICS and not r.fits:
         return math.nan, f'not predicted: hwnb finds it does not fit ({r.mem_per_chip / 1e9:.1f} GB a chip needed, {r.mem_usable_per_chip / 1e9:.1f} GB usable), so it reports no speed'
-    if m == 'decode_tokens_per_s': return 1 / r.tpot_s, ''
-    if m == 'prefill_tokens_per_s': return B * P / r.prefill_s, ''
-    if m == 'ttft': return getattr(r, 'ttft_s', r.prefill_s), ''
-    if m == 'e2e': return r.e2e_s, ''
-    if m in ('throughput_tokens_per_s', 'throughput_tokens_per_s_per_gpu'):
-        thr = getattr(r, 'throughput_tokens_per_s', None)
-        thr = B * G / r.e2e_s if thr is None else thr
-        return (thr if m == 'throughput_tokens_per_s' else thr / r.chips), ''
-    return float(getattr(r, m)), ''                                     # kv_capacity_tokens, kv_capacity_blocks
+    return float(metric_value(c.metric, r.summary(), r.batch, r.prompt_len, r.chips)), ''
 
 # %% ../nbs/05e_validation.ipynb #a2bae219
 def predict(c, efficiency='ideal', compute_eff=None, bw_eff=None) -> tuple:

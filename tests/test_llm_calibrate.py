@@ -105,3 +105,27 @@ def test_calibrated_prediction_beats_the_roofline_on_held_out_shapes(case):
     assert np.isfinite(ev[['measured_s', 'roofline_s', 'calibrated_s']].to_numpy()).all()
     assert calibrated < roof, (f"load {ev.attrs['load_avg']}: calibrated mean |log err| {calibrated:.3f} vs roofline {roof:.3f}\n"
                                f"{cal.table().to_string()}\n{ev.to_string()}")
+
+
+def test_step_calibration_warns_on_another_chip():
+    "A StepCalibration passed to analyze for a chip other than the one it was measured on warns, naming both (as llm.Calibration does)."
+    import warnings
+    from hwnb.llm import Calibration, analyze
+    from hwnb.llm_calibrate import StepCalibration
+    c = lambda ce, be: Calibration(ce, be, 1, 1, 0, 0, hw='epyc-9654')
+    sc = StepCalibration({'prefill': c(0.6, 0.7), 'decode': c(0.5, 0.4)}, {'prefill': 2e-6, 'decode': 2e-6}, 1e-6,
+                         {'prefill': 100, 'decode': 100}, 'fp32')
+    assert sc.hw == 'epyc-9654'
+    with pytest.warns(UserWarning, match=r'measured on epyc-9654 but is used for h100-sxm'):
+        a = analyze('mistral-7b', 'h100-sxm', efficiency=sc)
+    assert a.efficiency == 'measured step calibration (decode)'
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')                                    # its own chip: no warning
+        b = analyze('mistral-7b', 'epyc-9654', efficiency=sc.efficiency('prefill'))
+        analyze('mistral-7b', 'epyc-9654', efficiency=sc)
+    assert b.efficiency == 'measured step calibration (prefill)'
+    unknown = StepCalibration({'decode': Calibration(0.5, 0.4, 1, 1, 0, 0)}, {'decode': 2e-6}, 1e-6, {'decode': 100}, 'fp32')
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')                                    # chip not known: nothing to compare, no warning
+        analyze('mistral-7b', 'h100-sxm', efficiency=unknown)
+    with pytest.raises(ValueError, match='phase must be one of'): sc.efficiency('train')

@@ -191,3 +191,13 @@ def test_chart(ideal):
     if 'lo' not in band: band = pd.DataFrame([d for d in spec['datasets'].values() if 'lo' in d[0]][0])
     assert np.allclose(band.hi / band.x, 1.15) and np.allclose(band.x / band.lo, 1.15)
     with pytest.raises(ValueError, match='no case has a prediction'): V.chart(ideal.assign(predicted=np.nan))
+
+
+def test_one_metric_mapping(df):
+    "validation (one case through analyze) and llm_fit (many through evaluate) price every case alike: one metric_value, one block size."
+    from hwnb import llm, llm_fit
+    e = llm.calibrated('generic')
+    one, bulk = V.run(e, df=df, progress=False).predicted.to_numpy(), llm_fit.predict_cases(df, {}, e)
+    assert np.isfinite(one).sum() >= 80 and np.allclose(one, bulk, rtol=1e-9, equal_nan=True)
+    assert V.case_block_size('gpt-fast') is None and V.case_block_size('lmdeploy') == 64 and V.case_block_size('vllm', 32, 'kv_capacity_blocks') == 32
+    with pytest.raises(ValueError, match="unknown metric 'latency'"): V.metric_value(['latency'], {}, [1], [1], 1)
