@@ -7,7 +7,7 @@ Docs: https://hwnb.github.io/hwnb/llm_ops.html.md"""
 # %% ../nbs/05ab_llm_ops.ipynb #62d93d6f
 from __future__ import annotations
 import functools, math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 import numpy as np
 from .core import dtype
 from .llm_config import ModelConfig, LayerSpec, layer_specs, kv_layout, ATTENTION_KINDS, COMPRESSED_KINDS
