@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from dataclasses import dataclass, field, fields, replace
 import numpy as np
-from .core import dtype, check_name, derive, renamed, J_PER_KWH
+from .core import dtype, check_name, renamed, J_PER_KWH
 from .config import setting
 from .hardware import Hardware, get as get_hw
 from .llm_config import ModelConfig, get_model, from_hf_config, model_names, params_total, params_active
@@ -92,15 +92,23 @@ def expert_saving(m:ModelConfig, fmt) -> float:
     wb = weight_format(fmt).bytes_per_weight
     return float(routed_expert_params(m) * (wb - expert_bytes(m, wb)[0]))
 
-def weights_per_chip(m:ModelConfig, fmt, tp:int=1, pp:int=1, ep:int=1, quantize_embeddings:bool=False, embeddings:bool=True) -> float:
-    "Weight bytes on the busiest chip: layers split by pp (the busiest stage holds ceil(L/pp)), sharded by tp, experts by ep."
+def _weight_parts(m:ModelConfig, fmt, quantize_embeddings:bool, embeddings:bool) -> dict:
+    "`weight_bytes_by_part`, with the routed experts in their own format (`expert_saving` taken off the MLP)."
     p = weight_bytes_by_part(m, fmt, quantize_embeddings, embeddings)
     p['mlp'] -= expert_saving(m, fmt)
+    return p
+
+def _busiest_weights(m:ModelConfig, p:dict, tp:int, pp:int, ep:int) -> float:
+    "The weight bytes of parts `p` (see `_weight_parts`) on the busiest chip of a tp × pp × ep split."
     share = math.ceil(m.n_layers / pp) / m.n_layers
     mlp = p['mlp'] / tp / (ep if m.is_moe else 1)
     layers = share * (p['attn'] / tp + mlp + p['router'] + p['norms'])
     ends = (p['embed'] + p['lm_head']) / tp if pp == 1 else max(p['embed'], p['lm_head']) / tp
     return layers + ends
+
+def weights_per_chip(m:ModelConfig, fmt, tp:int=1, pp:int=1, ep:int=1, quantize_embeddings:bool=False, embeddings:bool=True) -> float:
+    "Weight bytes on the busiest chip: layers split by pp (the busiest stage holds ceil(L/pp)), sharded by tp, experts by ep."
+    return _busiest_weights(m, _weight_parts(m, fmt, quantize_embeddings, embeddings), tp, pp, ep)
 
 # %% ../nbs/05b_llm.ipynb #f32e4957
 def kv_bytes_per_token_chip(m:ModelConfig, kv_bytes, tp:int=1, pp:int=1):
@@ -112,11 +120,14 @@ def kv_bytes_per_seq_chip(m:ModelConfig, ctx, kv_bytes, tp:int=1, pp:int=1, bloc
     plus DeepSeek-V4's compressed entries, in `kv_bytes`; plus the SSM / linear-attention state (per sequence, in `m.state_dtype`)."""
     t, kb = np.asarray(ctx, dtype=float), np.asarray(kv_bytes, dtype=float)
     sb = dtype(m.state_dtype).bytes
-    def tok(w):
-        c = t if w is None else np.minimum(t, w)
-        return np.ceil(c / block_size) * block_size if block_size is not None else c
+    toks = {}
+    def tok(w):                                                  # once per window
+        if w not in toks:
+            c = t if w is None else np.minimum(t, w)
+            toks[w] = np.ceil(c / block_size) * block_size if block_size is not None else c
+        return toks[w]
     stage = lambda st: sum((n * e * tok(w) + (n * ce * np.floor(t / r) if r else 0)) * kb + n * se * sb for n, e, w, r, ce, se in st)
-    return functools.reduce(np.maximum, [stage(st) for st in cache_stages(m, tp, pp)])
+    return functools.reduce(np.maximum, [stage(st) for st in dict.fromkeys(cache_stages(m, tp, pp))])   # alike stages once
 
 
 # %% ../nbs/05b_llm.ipynb #d9bab861
@@ -232,10 +243,12 @@ def min_chips(m:ModelConfig, fmt, batch:int, ctx:int, kv_bytes:float, act_bytes:
     "(chips, tp, pp): the fewest chips tp·pp·ep whose busiest chip holds weights, KV and activations; the largest tp among equals; (None, None, None) if none up to MAX_CHIPS."
     tps = [t for t in _divisors(m.n_heads) if not (m.n_kv_heads % t and t % m.n_kv_heads) and t * ep <= MAX_CHIPS]
     Bc = math.ceil(batch / ep)
+    parts = _weight_parts(m, fmt, f.quantize_embeddings, f.embeddings_in_weights)
     best = (None, None, None)
-    for t in tps:
+    for t in tps:                                                    # ascending
+        if best[0] is not None and t * ep > best[0]: break           # even pp=1 takes more chips than the best found
         act = float(act_bytes_per_chip(m, Bc, ctx, act_bytes, t, d.flash_attention, d.causal_full))
-        need = lambda p: (weights_per_chip(m, fmt, t, p, ep, f.quantize_embeddings, f.embeddings_in_weights)
+        need = lambda p: (_busiest_weights(m, parts, t, p, ep)
                           + Bc * float(kv_bytes_per_seq_chip(m, ctx, kv_bytes, t, p, d.block_size)) + act)
         lo, hi = 1, min(m.n_layers, MAX_CHIPS // (t * ep))
         if hi < 1 or need(hi) > usable: continue                     # need falls as pp grows: even the deepest split does not fit
@@ -345,22 +358,27 @@ def op_table(m:ModelConfig, hw:Hardware, w:Workload=Workload(), d:Deployment=Dep
     Bm = math.ceil(Br / (d.microbatches or min(d.pp, Br)))
     peak, bw = hw.peak_flops(act), hw.mem_bw
     targs = (peak, bw, link_bw(hw, d.link) if d.chips > 1 else 1.0, d.link_latency_s, d.tp, d.ep, e, e.kernel(kernel_family(f)))
-    rows = []
+    names = ('op', 'module', 'phase', 'shape', 'dtype', 'weight_format', 'flops', 'bytes', 'link_bytes', 'link_s', 'known', 'time_s', 'overhead_s', 'count')
+    rows = []                                                                      # one tuple per op, in `names` order
     for phase, q, c in (('prefill', w.prompt_len, 0), ('decode', 1, w.prompt_len)):
         ovh = e.op_overhead_s if phase == 'prefill' else e.overhead(d.cuda_graphs)
         for o in ops(m, Bm, q, c, wb, a, kv_b, emb_b, hi_b, d.tp, d.ep, d.flash_attention, d.causal_full, phase == 'decode' and d.mla_absorbed):
             t = float(_op_time(o, *targs, ovh=ovh)) * o.count
-            comm = o.kind != 'compute'
-            rows.append(dict(op=o.op, module=o.module, phase=phase, shape=tuple(int(round(float(s))) for s in o.shape), dtype=act,
-                             weight_format=(o.fmt or f.name) if o.op in QUANTIZED_OPS else None, flops=float(o.flops) * o.count,
-                             bytes=0.0 if comm else float(o.bytes) * o.count, link_bytes=float(o.bytes) * o.count if comm else 0.0,
-                             link_s=t if comm else 0.0, known=True, time_s=t, overhead_s=_overhead(o, ovh) * o.count, count=o.count))
-    df = derive(pd.DataFrame(rows), peak, bw).drop(columns='attainable_flops_s')   # roof fractions against the datasheet roofs
-    comm = df['link_bytes'].to_numpy() > 0
-    derated = df['flops'] / (peak * e.compute) >= df['bytes'] / (bw * e.bandwidth)  # bound: the roof that sets the (derated) time
-    df['bound'] = pd.Series(np.where(derated, 'compute', 'memory'), dtype=object).where(~comm, None)
-    df.loc[comm, 'roof_fraction'] = np.nan                                             # a collective is on no roof: see link_s
-    df = df.assign(source='predicted', hw=hw.name)
+            comm, b = o.kind != 'compute', float(o.bytes) * o.count
+            rows.append((o.op, o.module, phase, tuple(int(round(float(s))) for s in o.shape), act, (o.fmt or f.name) if o.op in QUANTIZED_OPS else None,
+                         float(o.flops) * o.count, 0.0 if comm else b, b if comm else 0.0, t if comm else 0.0, True, t, _overhead(o, ovh) * o.count, o.count))
+    col = dict(zip(names, map(list, zip(*rows))))
+    fl, by, ts = (np.array(col[k], dtype=float) for k in ('flops', 'bytes', 'time_s'))
+    comm = np.array(col['link_bytes']) > 0
+    with np.errstate(divide='ignore', invalid='ignore'):     # hwnb.core.derive's columns, from the arrays (tests/test_llm_ops.py checks they agree)
+        inten = np.where(by > 0, fl / np.where(by > 0, by, 1), np.nan)
+        ach_f, ach_b = (np.where(ts > 0, x / np.where(ts > 0, ts, 1), np.nan) for x in (fl, by))
+        att = np.minimum(peak, bw * inten)                                       # roof fractions against the datasheet roofs
+        roof = np.where(fl == 0, ach_b / bw, np.where(att > 0, ach_f / np.where(att > 0, att, 1), np.nan))
+    bound = np.where(fl / (peak * e.compute) >= by / (bw * e.bandwidth), 'compute', 'memory').astype(object)   # the roof that sets the (derated) time
+    bound[comm] = None
+    df = pd.DataFrame({**col, 'intensity': inten, 'achieved_flops_s': ach_f, 'achieved_bytes_s': ach_b, 'bound': pd.Series(bound, dtype=object),
+                       'roof_fraction': np.where(comm, np.nan, roof), 'source': ['predicted'] * len(rows), 'hw': [hw.name] * len(rows)})   # a collective is on no roof: see link_s
     df.attrs = dict(model=m.name, hw=hw.name, compute_eff=e.compute, bw_eff=e.bandwidth, op_overhead_s=e.op_overhead_s, efficiency=e.name,
                     act_dtype=act, kv_dtype=fm.kv_dtype)
     return df                 # it passes check_ops(df, 'timed'): tests/test_op_tables.py and tests/test_llm_ops.py check every architecture

@@ -7,7 +7,7 @@ Docs: https://hwnb.github.io/hwnb/llm_ops.html.md"""
 # %% ../nbs/05ab_llm_ops.ipynb #62d93d6f
 from __future__ import annotations
 import functools, math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 import numpy as np
 from .core import dtype
 from .llm_config import ModelConfig, LayerSpec, layer_specs, kv_layout, ATTENTION_KINDS, COMPRESSED_KINDS
@@ -78,7 +78,7 @@ class Pass:
     "What every op of one pass on one chip needs: the model, `B` sequences × `q` new tokens over `c` cached, byte widths, parallelism, kernels."
     m: ModelConfig; B: object; q: object; c: object; wb: object; a: object; kv_b: object; emb_b: object; hi_b: object
     tp: int = 1; ep: int = 1; flash: bool = True; causal_full: bool = True; mla_absorbed: bool = False
-    @property
+    @functools.cached_property
     def t(self): return self.B * self.q                      # tokens in this pass on this chip
     @property
     def state_b(self) -> float: return dtype(self.m.state_dtype).bytes
@@ -102,7 +102,7 @@ def layer_groups(m:ModelConfig) -> tuple:
     first, count = {}, {}
     for s in layer_specs(m):
         r = m.compress_ratios[s.index] if m.compress_ratios else 0
-        key = (replace(s, index=0, params=0), r)
+        key = (tuple(v for k, v in vars(s).items() if k not in ('index', 'params')), r)   # the spec but for index and params
         first.setdefault(key, s); count[key] = count.get(key, 0) + 1
     return tuple((first[k], count[k]) for k in first)
 
@@ -334,6 +334,8 @@ def ops(m:ModelConfig, B, q, c, wb, a, kv_b, emb_b, hi_b, tp:int=1, ep:int=1, fl
     """Every op of one pass on one chip, following `layer_specs(m)`: `B` sequences (this chip's), `q` new tokens each, `c` cached; byte widths
     wb (weights), a (act), kv_b, emb_b (embeddings), hi_b (16-bit tensors); arrays broadcast. Identical layers are one group (`count` = layers)."""
     B, q, c = (np.asarray(x, dtype=float) for x in (B, q, c))
+    if all(np.size(x) == 1 for x in (B, q, c, wb, a, kv_b, emb_b, hi_b)):               # one point: Python floats, the same values, faster
+        B, q, c, wb, a, kv_b, emb_b, hi_b = (x if type(x) in (int, float) else float(np.asarray(x).reshape(())) for x in (B, q, c, wb, a, kv_b, emb_b, hi_b))
     p = Pass(m, B, q, c, wb, a, kv_b, emb_b, hi_b, tp, ep, flash, causal_full, mla_absorbed)
     t, d, L = p.t, m.hidden, m.n_layers
     gather = d + (d if m.learned_positions else 0) + L * m.per_layer_input              # token (+ position, + per-layer) rows read

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from conftest import shared_or_skip
 from hwnb import llm, llm_ops
-from hwnb.core import check_ops, dtype
+from hwnb.core import check_ops, derive, dtype
+from hwnb.hardware import get as get_hw
 from hwnb.llm_config import get_model, from_hf_config, kv_elements_per_token, mla_decode_flops, state_elements_per_layer, layer_specs
 from hwnb.llm_formats import weight_bytes_by_part, weight_format
 
@@ -131,6 +132,13 @@ def test_every_published_config():
         tp = max(t for t in (1, 2, 4, 8) if not m.n_heads % t and not (m.n_kv_heads % t and t % m.n_kv_heads))
         r = llm.analyze(m, 'h100-sxm', batch=1, prompt_len=16, gen_len=1, tp=tp, efficiency='ideal')
         check_ops(r.ops, kind='timed')
+        # op_table computes core.derive's columns from arrays (one DataFrame constructor): they must be derive's, exactly
+        h = get_hw('h100-sxm')
+        dv = derive(r.ops[['flops', 'bytes', 'time_s']], h.peak_flops(r.act_dtype), h.mem_bw)
+        comm = r.ops['link_bytes'].to_numpy() > 0
+        for c in ('intensity', 'achieved_flops_s', 'achieved_bytes_s'): np.testing.assert_array_equal(r.ops[c].to_numpy(), dv[c].to_numpy(), err_msg=f'{name} {c}')
+        np.testing.assert_array_equal(r.ops['roof_fraction'].to_numpy()[~comm], dv['roof_fraction'].to_numpy()[~comm], err_msg=name)
+        assert r.ops['roof_fraction'][comm].isna().all() and r.ops['bound'][comm].isna().all(), name
         # weights read at batch 1 decode = active parameters' bytes (embeddings as the gather reads them)
         o = llm_ops.ops(m, 1, 1, 0, 2.0, 2, 2, 2.0, 2.0, mla_absorbed=True)
         if any(x.op == 'layer/rest' for x in o) and m.model_type not in REST_OK: bad.append((name, 'has layer/rest'))
