@@ -12,7 +12,7 @@ from .core import write_atomic
 
 # %% auto #0
 __all__ = ['KERNEL_ENV', 'notebooks', 'skipped_cells', 'show_doc_safe', 'prepare', 'inline_charts', 'use_docs_renderer',
-           'vega_bundle', 'clean_outputs', 'execute', 'render', 'api_index', 'build', 'main']
+           'vega_bundle', 'clean_outputs', 'execute', 'render', 'api_index', 'build_page', 'build', 'main']
 
 # %% ../nbs/09_docs.ipynb #1c8187c5
 def notebooks(nbs='nbs') -> list:
@@ -362,42 +362,61 @@ def _failure(p, e) -> str:
     msg = re.sub(r'\x1b\[[0-9;]*m', '', str(e))        # tracebacks come with terminal colours
     return f"{p.name}: {type(e).__name__}: {msg[-4000:]}"
 
-def build(nbs='nbs', dest='_docs', only=None, execute_nbs:bool=True, timeout:int=600, progress:bool=True, flags=None, timing:bool=False) -> list:
-    "Render the notebooks under `nbs` (optionally `only` those stems), executed as `nbdev-test --flags FLAGS` would, into an offline site at `dest`."
+def build_page(p, dest, pages, titles, bundle, root, execute_nbs:bool=True, timeout:int=600, flags=None) -> tuple:
+    "Execute notebook `p` (unless not `execute_nbs`) and write its page under `dest`: (the page's path or None, the failure or None, seconds)."
     import nbformat, time
+    t0 = time.monotonic()
+    try:
+        raw = nbformat.read(p, as_version=4)
+        skip = skipped_cells(p, flags) if execute_nbs else ()
+        nb = prepare(raw, skip=skip, tutorial=p.parent.name == 'tutorials')
+        runs = any(c.cell_type == 'code' and c.get('id') not in skip for c in raw.cells)   # skip_exec: no cell runs
+        if execute_nbs and runs: execute(nb, p.parent, timeout)
+        inline_charts(nb)
+        clean_outputs(nb, root)
+        out = Path(dest)/_href(p)
+        write_atomic(out, render(nb, _nav(pages, p, titles), titles[p], bundle))
+        return out, None, time.monotonic() - t0
+    except Exception as e:   # one bad notebook must not stop the others
+        return None, _failure(p, e), time.monotonic() - t0
+
+
+# %% ../nbs/09_docs.ipynb #f65e730c
+def build(nbs='nbs', dest='_docs', only=None, execute_nbs:bool=True, timeout:int=600, progress:bool=True, flags=None,
+          timing:bool=False, n_workers:int=1) -> list:
+    "Render the notebooks under `nbs` (optionally `only` those stems), executed as `nbdev-test --flags FLAGS` would, into an offline site at `dest`, `n_workers` notebooks at a time."
+    import nbformat
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing as mp
     from tqdm.auto import tqdm
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise ValueError(f"n_workers must be a whole number >= 1, got {n_workers!r}")
     nbs, dest = Path(nbs).resolve(), Path(dest)
     pages = notebooks(nbs)
     if only:
         unknown = set(only) - {p.stem for p in pages}
         if unknown: raise ValueError(f"no notebooks named {sorted(unknown)}; have: {', '.join(p.stem for p in pages)}")
-    todo = [p for p in pages if not only or p.stem in only]
+    todo = sorted((p for p in pages if not only or p.stem in only), key=lambda p: p.parent.name != 'tutorials')  # the long tutorials first
     titles = {p: _title(nbformat.read(p, as_version=4), p.stem) for p in pages}
-    bundle, written, failed, times = vega_bundle(), [], [], {}
-    for p in tqdm(todo, desc='docs', disable=not progress):
-        t0 = time.monotonic()
-        try:
-            raw = nbformat.read(p, as_version=4)
-            skip = skipped_cells(p, flags) if execute_nbs else ()
-            nb = prepare(raw, skip=skip, tutorial=p.parent.name == 'tutorials')
-            runs = any(c.cell_type == 'code' and c.get('id') not in skip for c in raw.cells)   # skip_exec: no cell runs
-            if execute_nbs and runs: execute(nb, p.parent, timeout)
-            inline_charts(nb)
-            clean_outputs(nb, nbs.parent)
-            out = dest/_href(p)
-            write_atomic(out, render(nb, _nav(pages, p, titles), titles[p], bundle))
-            written.append(out)
-        except Exception as e:   # one bad notebook must not stop the others; all failures are raised below
-            failed.append(_failure(p, e))
-        times[p.name] = time.monotonic() - t0
+    args = (dest, pages, titles, vega_bundle(), nbs.parent, execute_nbs, timeout, flags)
+    if n_workers == 1: results = (build_page(p, *args) for p in todo)
+    else:
+        ctx = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else 'spawn')   # fork: the workers know this module's functions
+        pool = ProcessPoolExecutor(min(n_workers, len(todo)) or 1, mp_context=ctx)
+        results = pool.map(build_page, todo, *[[a] * len(todo) for a in args])
+    try: done = {p: r for p, r in zip(todo, tqdm(results, total=len(todo), desc='docs', disable=not progress))}
+    finally:
+        if n_workers > 1: pool.shutdown()
     if timing:
-        for name, t in sorted(times.items(), key=lambda kv: -kv[1]): print(f"{name}: {int(t)} secs")
+        for p, (_, _, t) in sorted(done.items(), key=lambda kv: -kv[1][2]): print(f"{p.name}: {int(t)} secs")
+    failed = [err for p in pages if p in done for _, err, _ in [done[p]] if err]
     if failed: raise RuntimeError(f"{len(failed)} of {len(todo)} notebooks failed:\n" + "\n\n".join(failed))
-    return written
+    return [done[p][0] for p in pages if p in done]
+
 
 # %% ../nbs/09_docs.ipynb #335d4b23
 def main(argv=None) -> int:
-    "`python -m hwnb.docs [-o DIR] [--only NAME ...] [--flags FLAGS] [--timing]`: build the site; exit 1, naming each failed notebook and cell, if any fails."
+    "`python -m hwnb.docs [-o DIR] [--only NAME ...] [--flags FLAGS] [--timing] [--n-workers N]`: build the site; exit 1, naming each failed notebook and cell, if any fails."
     import argparse, sys
     ap = argparse.ArgumentParser(prog='python -m hwnb.docs', description=main.__doc__)
     ap.add_argument('--nbs', default='nbs', help='the notebooks folder (default: nbs)')
@@ -405,8 +424,9 @@ def main(argv=None) -> int:
     ap.add_argument('--only', nargs='*', help='notebook names to build (default: all)')
     ap.add_argument('--flags', default='', help="space-separated test flags to run, as nbdev-test's --flags (e.g. 'slow')")
     ap.add_argument('--timing', action='store_true', help='print each notebook\'s seconds, slowest first')
+    ap.add_argument('--n-workers', type=int, default=1, help='notebooks executed at a time, each in its own kernel (default: 1)')
     a = ap.parse_args(argv)
-    try: pages = build(a.nbs, a.output, only=a.only, flags=a.flags, timing=a.timing, progress=False)
+    try: pages = build(a.nbs, a.output, only=a.only, flags=a.flags, timing=a.timing, progress=False, n_workers=a.n_workers)
     except (ValueError, RuntimeError) as e:
         print(f"hwnb docs: {e}", file=sys.stderr); return 1
     print(f"wrote {len(pages)} pages to {a.output}")
