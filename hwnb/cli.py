@@ -150,8 +150,11 @@ def _report(a):
     if a.force or a.accept:                        # measured (and cached) here, so that the report reuses it
         from hwnb.bench import measure
         _warned(measure, a.mode, force=a.force, accept=a.accept)
-    out = _warned(build, _outpath(a.output), mode=a.mode).resolve()
+    out = _warned(build, _outpath(a.output), mode=a.mode, trace=not a.no_trace).resolve()
     print(f"wrote the report to {out}")
+    if not a.no_trace:
+        from hwnb.report import PERFETTO, trace_path
+        print(f"and the profile's trace beside it, {trace_path(out)} (open it in {PERFETTO} or chrome://tracing)")
     return 0
 
 def _docs(a):
@@ -281,6 +284,7 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument('--mode', default='quick', choices=['quick', 'full'], help='bench mode, when this machine is measured: quick ~5 s, full ~60 s')
     rp.add_argument('--force', action='store_true', help="measure this machine again, even if a cached measurement exists")
     rp.add_argument('--accept', action='store_true', help='keep a measurement above the datasheet peak (refused as impossible otherwise)')
+    rp.add_argument('--no-trace', action='store_true', help="do not write the profile's Perfetto trace (NAME.trace.json) beside the report")
     rp.set_defaults(func=_report)
     fl = sub.add_parser('fleet', help='sweeps and measured ceilings on a Ray cluster').add_subparsers(dest='fcmd', required=True, metavar='ACTION')
     fc = fl.add_parser('ceilings', help="measure every node's ceilings (hwnb bench), one row per node")

@@ -17,7 +17,7 @@ from onnxruntime.capi import onnxruntime_pybind11_state as _ort_errors
 from .core import check_name
 from .onnx_graph import analyze, family, load, named
 from .optable import Profile
-from .profiler import environment, resolve_hw
+from .profiler import environment, quiet_logs, resolve_hw
 from . import roofline
 
 # %% auto #0
@@ -52,6 +52,7 @@ def _session(model:onnx.ModelProto, opt_level:str, device:str, threads, profile_
         raise ValueError(f"threads must be an int >= 1 (or None for ONNX Runtime's default), not {threads!r}")
     so = ort.SessionOptions()
     so.graph_optimization_level = OPT_LEVELS[opt_level]
+    so.log_severity_level = 3      # ONNX Runtime's own log to stderr: errors only (its warnings about a model's initializers are chatter here)
     if threads: so.intra_op_num_threads, so.inter_op_num_threads = int(threads), 1
     if profile_dir is not None:
         so.enable_profiling = True
@@ -191,11 +192,13 @@ def ort_reduce_range(features:tuple|None=None) -> bool:
 def quantize(model_or_path, path, weight_type:str='int8', per_channel:bool=False, reduce_range:bool|None=None) -> Path:
     "Dynamically quantized copy of the model (int8 or uint8 weights) at `path`, written atomically. `reduce_range`: 7-bit weights; None: `ort_reduce_range()`, i.e. on x86 CPUs without VNNI."
     if reduce_range is None: reduce_range = ort_reduce_range()
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    qt = {'int8': QuantType.QInt8, 'uint8': QuantType.QUInt8}[check_name(weight_type, ('int8', 'uint8'), 'weight_type')]
+    qt = check_name(weight_type, ('int8', 'uint8'), 'weight_type')
     from hwnb.core import atomic_path
     path = Path(path)
-    with atomic_path(path) as tmp: quantize_dynamic(named(load(model_or_path)), str(tmp), weight_type=qt, per_channel=per_channel, reduce_range=reduce_range)
+    with quiet_logs(), atomic_path(path) as tmp:       # onnxruntime.quantization logs its 'consider pre-processing' advice on the root logger
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        qt = {'int8': QuantType.QInt8, 'uint8': QuantType.QUInt8}[qt]
+        quantize_dynamic(named(load(model_or_path)), str(tmp), weight_type=qt, per_channel=per_channel, reduce_range=reduce_range)
     return path
 
 def _size(m) -> float:

@@ -6,7 +6,7 @@ Docs: https://hwnb.github.io/hwnb/profiler.html.md"""
 
 # %% ../nbs/03_profiler.ipynb #57c0e3d5
 from __future__ import annotations
-import contextlib, datetime, gc, hashlib, json, math, os, platform, re, sys, tempfile
+import contextlib, datetime, gc, hashlib, json, logging, math, os, platform, re, sys, tempfile
 from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
@@ -24,8 +24,8 @@ from .opcost import CAUSAL_MODES, bind, dtype_name, op_cost, tensors
 from . import bench, roofline
 
 # %% auto #0
-__all__ = ['LOOKAHEAD', 'CPU_FALLBACK', 'LOCAL', 'TIMED_DEVICES', 'check_inputs', 'count', 'op_packet', 'normalize_op',
-           'resolve_hw', 'environment', 'profile']
+__all__ = ['LOOKAHEAD', 'CPU_FALLBACK', 'LOCAL', 'NOISY_LOGGERS', 'TIMED_DEVICES', 'check_inputs', 'count', 'op_packet',
+           'normalize_op', 'resolve_hw', 'environment', 'quiet_stderr', 'quiet_logs', 'profile']
 
 # %% ../nbs/03_profiler.ipynb #de8ccde4
 _SDPA_FN = F.scaled_dot_product_attention
@@ -248,7 +248,7 @@ def environment(hw=None) -> dict:
 
 # %% ../nbs/03_profiler.ipynb #9226ab12
 @contextlib.contextmanager
-def _quiet_stderr():
+def quiet_stderr():
     "Send file descriptor 2 to /dev/null inside the block (C++ code such as kineto writes there directly), and set kineto's log level off."
     os.environ.setdefault('KINETO_LOG_LEVEL', '99')     # read once, at the first profiler start of the process
     sys.stderr.flush()
@@ -257,6 +257,36 @@ def _quiet_stderr():
         os.dup2(null, 2); yield
     finally:
         os.dup2(saved, 2); os.close(saved); os.close(null)
+
+# %% ../nbs/03_profiler.ipynb #189b7fdf
+NOISY_LOGGERS = ('torchao', 'torch.utils._pytree', 'torch.onnx', 'onnxruntime', 'onnxscript')   # what hwnb's own calls set chattering
+
+class _Drop(logging.Filter):
+    "Passes records at `level` or above; drops the others when they come from the loggers `names`, or from those packages' files."
+    def __init__(self, names, level):
+        super().__init__()
+        self.names, self.level = tuple(names), level
+        self.files = re.compile('|'.join(r'[\\/]' + r'[\\/]'.join(map(re.escape, n.split('.'))) + r'(?:[\\/.]|$)' for n in names) or '(?!)')
+    def filter(self, r) -> bool:
+        if r.levelno >= self.level: return True
+        return not (r.name in self.names or r.name.startswith(tuple(n + '.' for n in self.names)) or self.files.search(r.pathname or ''))
+
+@contextlib.contextmanager
+def quiet_logs(names=NOISY_LOGGERS, level:int=logging.ERROR):
+    """Inside the block, records below `level` from the third-party loggers `names`, and root-logger records from those packages' files
+    (onnxruntime's 'consider pre-processing' advice), are dropped; errors, Python warnings and every other logger still show."""
+    loggers = [logging.getLogger(n) for n in names]
+    saved = [lg.level for lg in loggers]
+    root, drop = logging.getLogger(), _Drop(names, level)
+    before = list(root.handlers)
+    root.addFilter(drop)                                 # a logger's filter sees the records logged on it: here, the root logger's
+    for lg in loggers:
+        if lg.getEffectiveLevel() < level: lg.setLevel(level)
+    try: yield
+    finally:
+        for lg, lvl in zip(loggers, saved): lg.setLevel(lvl)
+        root.removeFilter(drop)
+        for h in [h for h in root.handlers if h not in before]: root.removeHandler(h)   # what logging.warning() installs via basicConfig()
 
 # %% ../nbs/03_profiler.ipynb #9086e05c
 def _chrome_trace(prof) -> str:
@@ -296,14 +326,14 @@ def profile(model, *args, hw=None, warmup:int=2, repeat:int=5, causal:str='full'
         for _ in range(warmup): model(*args, **kwargs)
         sync()
         prof = torch.profiler.profile(activities=acts, record_shapes=True)
-        with _quiet_stderr(): prof.__enter__()          # kineto prints USDT profiler_start/stop lines to fd 2: silenced, only there
+        with quiet_stderr(): prof.__enter__()          # kineto prints USDT profiler_start/stop lines to fd 2: silenced, only there
         try:
             for i in range(repeat):
                 with record_function(f'hwnb.run.{i}'):   # the sync inside: a run's wall time includes its device work
                     model(*args, **kwargs)
                     sync()
         finally:
-            with _quiet_stderr(): prof.__exit__(None, None, None)
+            with quiet_stderr(): prof.__exit__(None, None, None)
     names = [op_packet(o) for o in ops['op']]
     heavy = ((ops['bytes'] > 0) | (ops['flops'] != 0)).tolist()
     with gc_paused():

@@ -9,10 +9,12 @@ from __future__ import annotations
 import html, json, os, tempfile, time
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 from .core import fmt_si, write_atomic
 
 # %% auto #0
-__all__ = ['REPORT_CHIPS', 'REPORT_FORMATS', 'top_ops', 'category_table', 'ceilings_table', 'plan_table', 'sections', 'build']
+__all__ = ['REPORT_CHIPS', 'REPORT_FORMATS', 'PERFETTO', 'top_ops', 'category_table', 'ceilings_table', 'plan_table',
+           'trace_path', 'trace_link', 'sections', 'build']
 
 # %% ../nbs/07b_report.ipynb #8659a9ba
 REPORT_CHIPS = ('h100-sxm', 'h200', 'mi300x', 'l4')        # chips the LLM plan compares
@@ -81,9 +83,30 @@ def plan_table(ft) -> 'pd.DataFrame':
             for r in ft.itertuples()]
     return pd.DataFrame(rows)
 
+# %% ../nbs/07b_report.ipynb #03f44171
+PERFETTO = 'https://ui.perfetto.dev'   # opens Chrome/Kineto trace JSON in the browser (Open trace file); chrome://tracing does too
+
+def trace_path(report_path) -> Path:
+    "Where the report at `report_path` keeps its profile's trace: beside it, `NAME.trace.json` for `NAME.html`."
+    p = Path(report_path)
+    return p.with_name(f'{p.stem}.trace.json')
+
+def trace_link(prof, report_path=None) -> str:
+    """Write `prof`'s Chrome/Perfetto trace beside the report at `report_path` (atomically) and return the report's paragraph that links it
+    by relative path; without a profile, a trace or a `report_path`, the paragraph says that no trace was kept."""
+    from hwnb.profile_io import export_chrome
+    if prof is None or not getattr(prof, 'trace', None) or report_path is None:
+        why = ('no profile was run' if prof is None else 'the profile kept no trace' if not getattr(prof, 'trace', None)
+               else 'the report was written without one (trace=False, or hwnb report --no-trace)')
+        return f'<p class="note">No trace of the profiled runs is kept beside this report: {why}.</p>'
+    t = export_chrome(prof, trace_path(report_path))
+    return (f'<p>The profiled runs, op by op on a timeline: <a href="{html.escape(quote(t.name))}">{html.escape(t.name)}</a>, a '
+            f'Chrome/Perfetto trace beside this report. Open it in <a href="{PERFETTO}">{PERFETTO[8:]}</a> (Open trace file) or in '
+            'chrome://tracing; <code>hwnb.traces.load</code> reads it too.</p>')
+
 # %% ../nbs/07b_report.ipynb #becdb1ec
-def sections(mode:str='quick', model:str='mistral-7b', chips=REPORT_CHIPS, formats=REPORT_FORMATS, progress:bool=True) -> list:
-    "The report's sections as (title, [html parts]), computed now: measure, profile, plan."
+def sections(mode:str='quick', model:str='mistral-7b', chips=REPORT_CHIPS, formats=REPORT_FORMATS, progress:bool=True, trace_to=None) -> list:
+    "The report's sections as (title, [html parts]), computed now: measure, profile, plan; `trace_to`: the report's path, beside which the profile's trace is written (`trace_link`)."
     import torch
     from hwnb import bench, llm_sweep, models, profiler, roofline
     from hwnb.hardware import get
@@ -106,6 +129,7 @@ def sections(mode:str='quick', model:str='mistral-7b', chips=REPORT_CHIPS, forma
         f"<p>hwnb's reference Mistral-architecture model (GQA, sliding window, RMSNorm, SwiGLU; {models.n_params(net):,} parameters), "
         f"one forward pass over {x.shape[1]} tokens on {n_thr} thread{'s' if n_thr > 1 else ''}, the thread count of this machine's measured roofs it is judged against: "
         f"{summ['ops']} ops, {summ['n_unknown']} without a FLOP formula, {html.escape(fmt_si(summ['time_s'], 's'))} of op time.</p>",
+        trace_link(prof, trace_to),
         '<h3>By kind of work</h3>', _table(category_table(prof.ops)),
         f"<h3>The {min(15, len(prof.ops))} slowest ops, and all the others</h3>", _table(top_ops(prof.ops, 15)), prof.chart()]))
     ft = llm_sweep.fit_table((model,), chips, formats)
@@ -115,11 +139,11 @@ def sections(mode:str='quick', model:str='mistral-7b', chips=REPORT_CHIPS, forma
     return out
 
 # %% ../nbs/07b_report.ipynb #9c07f5d6
-def build(path='hwnb-report.html', mode:str='quick', progress:bool=True, **kw) -> Path:
-    "Compute the report and write it, self-contained, to `path` (atomically); return the path."
+def build(path='hwnb-report.html', mode:str='quick', progress:bool=True, trace:bool=True, **kw) -> Path:
+    "Compute the report and write it, self-contained, to `path` (atomically), with the profile's trace beside it (`trace_path`) unless not `trace`; return the path."
     from hwnb.docs import vega_bundle
     t0 = time.perf_counter()
-    secs = sections(mode, progress=progress, **kw)
+    secs = sections(mode, progress=progress, trace_to=path if trace else None, **kw)
     body, n = [], 0
     for title, parts in secs:
         body.append(f'<h2>{html.escape(title)}</h2>')

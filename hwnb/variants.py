@@ -6,7 +6,7 @@ Docs: https://hwnb.github.io/hwnb/variants.html.md"""
 
 # %% ../nbs/06a_variants.ipynb #8ad59c5d
 from __future__ import annotations
-import contextlib, copy, json, logging, math, tempfile, time, warnings, weakref, shutil
+import copy, json, math, tempfile, time, warnings, weakref, shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch.utils._pytree import tree_map
 from .core import check_name
 from .optimize_measure import OrtModule, as_args, stored_bytes
+from .profiler import quiet_logs
 
 # %% auto #0
 __all__ = ['TORCHAO_CONFIGS', 'PRUNE_METHODS', 'KIND_PARAMS', 'INT4_QMAX', 'Variant', 'default_variants', 'variant', 'Cast',
@@ -121,26 +122,18 @@ class Int4Linear(nn.Module):
     def extra_repr(self) -> str: return f"in_features={self.in_features}, out_features={self.out_features}, group_size={self.group_size}"
 
 # %% ../nbs/06a_variants.ipynb #45f15bed
-@contextlib.contextmanager
-def _quiet_import():
-    "Silence torchao's import-time log noise (CUDA-only extension libraries it cannot load on a CPU build)."
-    loggers = [logging.getLogger(n) for n in ('torchao', 'torch.utils._pytree')]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers: lg.setLevel(logging.ERROR)
-    try: yield
-    finally:
-        for lg, l in zip(loggers, levels): lg.setLevel(l)
-
 def torchao_config(name:str, **kwargs):
     "An instance of torchao's quantization config `TORCHAO_CONFIGS[name]`."
     check_name(name, TORCHAO_CONFIGS, 'torchao config')
-    with _quiet_import():
+    with quiet_logs():                     # torchao's import logs the CUDA-only extension libraries it cannot load on a CPU build
         import torchao.quantization as tq
     return getattr(tq, TORCHAO_CONFIGS[name])(**kwargs)
 
 def _torchao(m, p, args, info):
-    from torchao.quantization import quantize_
-    quantize_(m, torchao_config(p['config'], **p['kwargs']))
+    cfg = torchao_config(p['config'], **p['kwargs'])
+    with quiet_logs():
+        from torchao.quantization import quantize_
+        quantize_(m, cfg)
     info['impl'] = f"torchao {TORCHAO_CONFIGS[p['config']]}"
     return m
 
@@ -186,7 +179,7 @@ def _onnx(m, p, args, info):
     d, rr = Path(tempfile.mkdtemp(prefix='hwnb-onnx-')), False
     try:
         dyn = tuple({0: torch.export.Dim('batch')} if isinstance(a, torch.Tensor) and a.ndim else None for a in args)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), quiet_logs():       # the exporter's warnings and torch.onnx's log ('torchvision is not installed')
             warnings.simplefilter('ignore')
             try: path = export(m, args, d / 'model.onnx', dynamic_shapes=dyn)
             except Exception as e:
@@ -195,11 +188,9 @@ def _onnx(m, p, args, info):
             if p['quantize']:
                 proto = load(path)
                 del proto.graph.value_info[:]     # the exporter's value_info trips onnxruntime's shape inference in quantize_dynamic
-                root = logging.getLogger(); lvl = root.level; root.setLevel(logging.ERROR)   # its 'consider pre-processing' advice
                 from hwnb.onnx_profile import ort_reduce_range
                 rr = ort_reduce_range() if p['reduce_range'] == 'auto' else p['reduce_range']
-                try: path = quantize(proto, d / 'model.int8.onnx', weight_type=p['quantize'], per_channel=p['per_channel'], reduce_range=rr)
-                finally: root.setLevel(lvl)
+                path = quantize(proto, d / 'model.int8.onnx', weight_type=p['quantize'], per_channel=p['per_channel'], reduce_range=rr)
         om = OrtModule(path, p['opt_level'], torch.get_num_threads())
     except BaseException:
         shutil.rmtree(d, ignore_errors=True); raise

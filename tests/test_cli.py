@@ -125,6 +125,26 @@ def test_report(tmp_path):
     page = (tmp_path/'report.html').read_text()
     assert page.count('class="hwnb-chart"') == 3 and 'This machine, measured' in page
     assert 'cdn.jsdelivr' not in page
+    # issue 19 item 16: the profile's Perfetto trace, beside the report and linked by relative path
+    trace = tmp_path/'report.trace.json'
+    assert str(trace) in r.stdout and 'ui.perfetto.dev' in r.stdout
+    assert 'traceEvents' in json.loads(trace.read_text())
+    from hwnb import traces
+    assert traces.load(trace).ranks == [0]
+    assert 'href="report.trace.json"' in page and str(tmp_path) not in page
+    # issue 19 item 20: no profiler chatter on the way (the bench's progress bar and hwnb's own warnings are not chatter)
+    assert 'USDT' not in r.stderr and 'profiler_start' not in r.stderr and 'Failed to load' not in r.stderr, r.stderr
+
+
+def test_report_without_a_trace_says_so(tmp_path, monkeypatch, capsys):
+    "`hwnb report --no-trace` writes no trace file, and the report says that none is kept instead of linking one."
+    from hwnb import bench, cli
+    monkeypatch.setenv('HWNB_CACHE_DIR', str(tmp_path/'cache'))
+    monkeypatch.setattr(bench, '_sweep', _busy_sweep)
+    assert cli.main(['report', '--force', '--no-trace', '-o', str(tmp_path/'r.html')]) == 0
+    page = (tmp_path/'r.html').read_text()
+    assert not (tmp_path/'r.trace.json').exists() and '.trace.json' not in page
+    assert 'No trace of the profiled runs is kept beside this report' in page and "profile's trace" not in capsys.readouterr().out
 
 
 # --- issue 19 items 14 and 15: busy machines; --force and --accept where the advice names them ---
